@@ -17,7 +17,7 @@ std::string_view to_string(ErrorKind kind) {
 }
 
 Error Error::within(std::string_view context) const {
-    return Error{kind, fmt::format("{}: {}", context, message)};
+    return Error{kind, fmt::format("{}: {}", context, message), maybe_applied};
 }
 
 }  // namespace dnsctl

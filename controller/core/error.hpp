@@ -24,6 +24,9 @@ std::string_view to_string(ErrorKind kind);
 struct Error {
     ErrorKind kind = ErrorKind::internal;
     std::string message;
+    // A mutating request may have taken effect although no answer came back
+    // (connection reset after sending, timeout): re-observe before retrying.
+    bool maybe_applied = false;
 
     [[nodiscard]] bool transient() const { return kind == ErrorKind::unavailable; }
 
@@ -35,7 +38,7 @@ template <class T>
 using Result = std::expected<T, Error>;
 
 inline std::unexpected<Error> fail(ErrorKind kind, std::string message) {
-    return std::unexpected(Error{kind, std::move(message)});
+    return std::unexpected(Error{kind, std::move(message), false});
 }
 
 }  // namespace dnsctl
