@@ -137,7 +137,13 @@ private:
     void check_registrable_domains() {
         for (auto& ns : inventory_.nameservers) {
             if (ns.fqdn.empty()) continue;
-            if (auto domain = registrable_domain(ns.fqdn)) {
+            if (ns.fqdn.labels().size() < 2) {
+                ns.registrable_domain = ns.fqdn.str();
+                error(fmt::format("nameservers[{}]", ns.fqdn.str()),
+                      fmt::format("'{}' is a single label; a nameserver needs a fully qualified name such as "
+                                  "ns1.example.net",
+                                  ns.fqdn.str()));
+            } else if (auto domain = registrable_domain(ns.fqdn)) {
                 ns.registrable_domain = *domain;
             } else {
                 ns.registrable_domain = ns.fqdn.str();
@@ -154,7 +160,7 @@ private:
     std::string shown(const std::filesystem::path& file) const {
         auto base = inventory_.path.parent_path();
         auto relative = file.lexically_relative(base);
-        if (relative.empty() || *relative.begin() == "..") return file.string();
+        if (relative.empty()) return file.string();
         return (shown_dir_ / relative).lexically_normal().string();
     }
 
@@ -167,6 +173,11 @@ private:
             if (zone.file.empty() || zone.name.empty()) continue;
             std::string file = shown(zone.file);
             auto report = read_zone_file(zone.file, zone.name);
+            if (report.unreadable) {
+                std::string why = report.problems.empty() ? std::string() : report.problems.front().message;
+                error(fmt::format("zones[{}].file", zone.name.str()), fmt::format("cannot read {}: {}", file, why));
+                continue;
+            }
             for (const auto& problem : report.problems) {
                 diagnostics_.error({file, problem.line, 0}, fmt::format("zone {}: {}", zone.name.str(), problem.message));
             }

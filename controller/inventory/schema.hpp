@@ -398,7 +398,8 @@ public:
         });
     }
 
-    // A nested section that may be absent altogether.
+    // A nested section that may be absent altogether. Set only when it was
+    // read without error.
     template <class C, class U>
         requires std::derived_from<T, C>
     void add_section(KeyInfo key, std::optional<U> C::*member, const Section<U>& nested) {
@@ -406,8 +407,10 @@ public:
         add(std::move(key), [member, &nested](T& target, Walker& walker, const DocNode* value, const KeyInfo&) {
             if (value == nullptr) return;
             U item{};
+            auto before = walker.diagnostics().error_count();
             walker.section_into(*value, nested, item, walker.key_location());
-            target.*member = std::move(item);
+            // A section with errors stays absent rather than half-filled with defaults.
+            if (walker.diagnostics().error_count() == before) target.*member = std::move(item);
         });
     }
 

@@ -55,7 +55,8 @@ std::uint32_t rdf_u32(const ldns_rr* rr, std::size_t index) {
 
 class Reader {
 public:
-    Reader(const DnsName& origin, ZoneFileReport& report) : origin_(origin), report_(report) {}
+    Reader(const DnsName& origin, const std::string& text, ZoneFileReport& report)
+        : origin_(origin), text_(text), report_(report) {}
 
     void problem(int line, std::string message) {
         if (report_.problems.size() < kMaxProblems) report_.problems.push_back({line, std::move(message)});
@@ -87,7 +88,7 @@ public:
                 problem(line, "$INCLUDE is not supported: keep the zone in one file");
                 break;
             default:
-                problem(line, fmt::format("syntax error: {}", ldns_get_errorstr_by_id(status)));
+                problem(line, fmt::format("{}: {}", ldns_get_errorstr_by_id(status), line_text(line)));
                 break;
             }
         }
@@ -148,7 +149,23 @@ private:
         return *name;
     }
 
+    // The text of a line (1-based), quoted and shortened, to show with an error.
+    std::string line_text(int line) const {
+        std::size_t start = 0;
+        for (int i = 1; i < line && start != std::string::npos; ++i) {
+            start = text_.find('\n', start);
+            if (start != std::string::npos) ++start;
+        }
+        if (start == std::string::npos || start >= text_.size()) return "(end of file)";
+        auto end = text_.find('\n', start);
+        std::string content = text_.substr(start, end == std::string::npos ? std::string::npos : end - start);
+        constexpr std::size_t kMax = 100;
+        if (content.size() > kMax) content = content.substr(0, kMax) + "…";
+        return "`" + content + "`";
+    }
+
     const DnsName& origin_;
+    const std::string& text_;
     ZoneFileReport& report_;
     ZoneFacts facts_;
     bool soa_seen_ = false;
@@ -160,7 +177,8 @@ ZoneFileReport read_zone_file(const std::filesystem::path& file, const DnsName& 
     ZoneFileReport report;
     std::ifstream in(file, std::ios::binary);
     if (!in) {
-        report.problems.push_back({0, fmt::format("cannot read the zone file: {}", std::strerror(errno))});
+        report.problems.push_back({0, std::strerror(errno)});
+        report.unreadable = true;
         return report;
     }
     std::ostringstream buffer;
@@ -174,7 +192,7 @@ ZoneFileReport read_zone_file(const std::filesystem::path& file, const DnsName& 
         report.problems.push_back({0, fmt::format("cannot read the zone file: {}", std::strerror(errno))});
         return report;
     }
-    Reader reader(origin, report);
+    Reader reader(origin, text, report);
     reader.read(stream.get());
     reader.finish();
     return report;

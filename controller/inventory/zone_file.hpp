@@ -21,6 +21,7 @@ struct ZoneFileProblem {
 struct ZoneFileReport {
     std::optional<ZoneFacts> facts;  // set when the file parsed without problems
     std::vector<ZoneFileProblem> problems;
+    bool unreadable = false;         // the file could not be opened (problems says why)
 };
 
 // Reads `file` as the master file of `origin` (relative names are relative to
