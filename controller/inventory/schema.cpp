@@ -103,7 +103,7 @@ std::optional<std::string> url_problem(std::string_view text, bool& may_echo) {
             host = host.substr(0, colon);
         }
         if (host.empty()) return std::string("the URL has no host");
-        if (!DnsName::parse(host) && !IpAddress::parse(host)) {
+        if (host.find(':') != std::string_view::npos || (!DnsName::parse(host) && !IpAddress::parse(host))) {
             return std::string("the URL's host is neither a host name nor an IP address (IPv6 goes in brackets)");
         }
     }
