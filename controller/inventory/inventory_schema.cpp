@@ -131,7 +131,8 @@ constexpr std::pair<std::string_view, AsnSource::Kind> kAsnSourceKinds[] = {
 
 const Section<Resources>& resources_section() {
     static const Section<Resources> s = [] {
-        Section<Resources> s("resources", "Size of the VM. Applies to the primary and to each nameserver.");
+        Section<Resources> s("resources",
+                             "Size of the VM (in `primary` and in each `nameservers.<fqdn>`).");
         s.add({.name = "cores", .type = schema::integer(1, 64), .default_text = "2", .doc = "Virtual CPU cores.",
                .example = "2"},
               &Resources::cores);
@@ -155,8 +156,10 @@ const Section<Resources>& resources_section() {
 Section<InterfaceAddress> make_interface_section(AddressFamily family) {
     bool v4 = family == AddressFamily::ipv4;
     Section<InterfaceAddress> s(v4 ? "ipv4" : "ipv6",
-                                v4 ? "The VM's IPv4 address (set through cloud-init)."
-                                   : "The VM's IPv6 address (set through cloud-init).");
+                                v4 ? "The VM's IPv4 address, set through cloud-init (in `primary` and in each "
+                                     "`nameservers.<fqdn>`)."
+                                   : "The VM's IPv6 address, set through cloud-init (in `primary` and in each "
+                                     "`nameservers.<fqdn>`).");
     s.add({.name = "address",
            .type = schema::ip_interface(),
            .required = true,
@@ -362,7 +365,7 @@ const Section<Cluster>& cluster_section() {
         s.add_at({.name = "token_id",
                   .type = schema::text(),
                   .required = true,
-                  .doc = "API token dnsctl uses, USER@REALM!TOKENID.",
+                  .doc = "API token dnsctl uses.",
                   .example = "dnsctl@pve!apply",
                   .checks = {proxmox_token_id()}},
                  [](Cluster& c) -> std::string& { return c.token.id; });
