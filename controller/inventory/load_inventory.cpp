@@ -29,7 +29,7 @@ std::string names_list(const std::vector<std::string_view>& names) {
 // after the walk and find locations through the walker's record.
 class CrossChecks {
 public:
-    CrossChecks(Inventory& inventory, const schema::KeyLocations& where, Diagnostics& diagnostics,
+    CrossChecks(Inventory& inventory, const KeyLocations& where, Diagnostics& diagnostics,
                 std::filesystem::path shown_dir)
         : inventory_(inventory), where_(where), diagnostics_(diagnostics), shown_dir_(std::move(shown_dir)) {}
 
@@ -218,7 +218,7 @@ private:
     }
 
     Inventory& inventory_;
-    const schema::KeyLocations& where_;
+    const KeyLocations& where_;
     Diagnostics& diagnostics_;
     std::filesystem::path shown_dir_;
 };
@@ -253,6 +253,7 @@ LoadedInventory load_inventory(const std::filesystem::path& path) {
     schema::Walker walker(diagnostics, inventory.path.parent_path(), SourceLocation{shown, 1, 1});
     walker.walk(*document, inventory_schema(), inventory);
     CrossChecks(inventory, walker.locations(), diagnostics, path.parent_path()).run();
+    out.locations = walker.locations();
     diagnostics.sort();
     return out;
 }

@@ -166,17 +166,6 @@ std::string fold(std::string_view text) {
     return out;
 }
 
-// The parent of a key path: "a[x.y].b" -> "a[x.y]" -> "a" -> "".
-std::string_view parent_path(std::string_view path) {
-    if (path.ends_with(']')) {
-        auto open = path.rfind('[');
-        return open == std::string_view::npos ? std::string_view{} : path.substr(0, open);
-    }
-    auto cut = path.find_last_of(".]");
-    if (cut == std::string_view::npos) return {};
-    return path[cut] == ']' ? path.substr(0, cut + 1) : path.substr(0, cut);
-}
-
 }  // namespace
 
 TypeSpec text() { return of(Kind::string); }
@@ -309,16 +298,6 @@ std::optional<std::string_view> closest_match(std::string_view word, std::span<c
         }
     }
     return best;
-}
-
-void KeyLocations::record(std::string path, SourceLocation where) { where_[std::move(path)] = std::move(where); }
-
-SourceLocation KeyLocations::at(std::string_view path) const {
-    while (!path.empty()) {
-        if (auto it = where_.find(path); it != where_.end()) return it->second;
-        path = parent_path(path);
-    }
-    return fallback_;
 }
 
 void assign(std::string& out, const Scalar& value) { out = std::get<std::string>(value); }

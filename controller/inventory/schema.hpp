@@ -30,6 +30,7 @@
 #include "core/secret.hpp"
 #include "core/types.hpp"
 #include "inventory/document.hpp"
+#include "inventory/key_locations.hpp"
 
 namespace dnsctl::schema {
 
@@ -127,19 +128,6 @@ std::string join_path(std::span<const std::string> segments);
 
 // The closest candidate to `word` if it looks like a typo of one, else nothing.
 std::optional<std::string_view> closest_match(std::string_view word, std::span<const std::string_view> candidates);
-
-// Where each key path's value sits in the file, for checks that run after the
-// walk (references, uniqueness). A path not recorded falls back to its parent.
-class KeyLocations {
-public:
-    void record(std::string path, SourceLocation where);
-    [[nodiscard]] SourceLocation at(std::string_view path) const;
-    void set_fallback(SourceLocation where) { fallback_ = std::move(where); }
-
-private:
-    std::map<std::string, SourceLocation, std::less<>> where_;
-    SourceLocation fallback_;
-};
 
 class Walker;
 class RuleContext;
@@ -573,7 +561,15 @@ void Walker::map_into(const DocNode& value, const KeyInfo& key, const Section<U>
         U item{};
         set_name(item, *name);
         if constexpr (requires { item.where; }) item.where = entry.key_where;
-        section_into(entry.value, section, item, entry.key_where);
+        if (entry.value.kind == DocNode::Kind::null) {
+            // `name:` alone: an entry with every key at its default.
+            DocNode empty;
+            empty.kind = DocNode::Kind::map;
+            empty.where = entry.key_where;
+            section_into(empty, section, item, entry.key_where);
+        } else {
+            section_into(entry.value, section, item, entry.key_where);
+        }
         out.push_back(std::move(item));
     }
 }

@@ -82,7 +82,12 @@ private:
 std::optional<DocNode> parse_yaml_document(std::string_view text, const std::string& file, Diagnostics& diagnostics) {
     YAML::Node root;
     try {
-        root = YAML::Load(std::string(text));
+        auto documents = YAML::LoadAll(std::string(text));
+        if (documents.size() > 1) {
+            diagnostics.error(location(file, documents[1].Mark()),
+                              "a second YAML document (after `---`): an inventory is one document");
+        }
+        if (!documents.empty()) root = documents.front();
     } catch (const YAML::ParserException& e) {
         diagnostics.error(location(file, e.mark), fmt::format("invalid YAML: {}", e.msg));
         return std::nullopt;

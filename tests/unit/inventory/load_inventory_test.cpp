@@ -295,3 +295,15 @@ TEST_CASE("load_inventory: what could be read is filled in even when there are e
     CHECK_FALSE(inv.zones[2].facts);  // syntax errors
     CHECK_FALSE(inv.zones[3].facts);  // missing file
 }
+
+TEST_CASE("load_inventory: key locations point at values, for findings made after loading") {
+    auto loaded = load_inventory(kInventories / "valid" / "minimal.yaml");
+    REQUIRE(loaded.diagnostics.empty());
+    auto asn = loaded.locations.at("nameservers[ns2.example.net].asn");
+    CHECK(asn.file == (kInventories / "valid" / "minimal.yaml").string());
+    CHECK(asn.line == 47);
+    CHECK(asn.column == 10);
+    // A key left at its default points at its section.
+    CHECK(loaded.locations.at("nameservers[ns2.example.net].resources.cores").line == 45);  // the entry
+    CHECK(loaded.locations.at("policy.min_surviving").line == 3);  // the document's first key
+}

@@ -392,3 +392,33 @@ TEST_CASE("yaml adapter: locations are 1-based; empty values sit at their key; p
     REQUIRE(complex.error_count() == 1);
     CHECK(complex.items()[0].message == "a map key must be a plain name, not a list or a map");
 }
+
+TEST_CASE("yaml adapter: a second document is an error; a recursive alias does not recurse forever") {
+    Diagnostics two;
+    auto doc = parse_yaml_document("a: 1\n---\nb: 2\n", "two.yaml", two);
+    REQUIRE(doc);
+    CHECK(doc->entries.size() == 1);
+    REQUIRE(two.error_count() == 1);
+    CHECK(two.items()[0].format() == "two.yaml:3:1: error: a second YAML document (after `---`): an inventory is one "
+                                     "document");
+
+    Diagnostics recursive;
+    auto loop = parse_yaml_document("a: &x\n  b: *x\n", "loop.yaml", recursive);
+    REQUIRE(loop);
+    CHECK(recursive.error_count() <= 1);
+
+    Diagnostics empty;
+    auto nothing = parse_yaml_document("# only a comment\n", "empty.yaml", empty);
+    REQUIRE(nothing);
+    CHECK(nothing->kind == DocNode::Kind::null);
+    CHECK(empty.empty());
+}
+
+TEST_CASE("schema walker: a map entry with no value takes every default") {
+    auto w = walk("text: hi\nitems:\n  a.example.eu:\n");
+    INFO(all(w.diagnostics));
+    // label is required: reported at the entry.
+    CHECK(only_error(w) == "3:3: items[a.example.eu]: missing required key 'label' (a non-empty string), e.g. "
+                           "`label: hello`");
+    REQUIRE(w.toy.items.size() == 1);
+}
