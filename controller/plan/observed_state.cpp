@@ -130,7 +130,9 @@ ClusterObservation observe_cluster(const Inventory& inventory, const Cluster& cl
     for (const auto& [vmid, vm] : obs.vms) {
         if (vm.tagged_dnsctl()) relevant.insert(vmid);
     }
-    if (any_missing && obs.vms.contains(cluster.template_vmid)) relevant.insert(cluster.template_vmid);
+    // The template is read too: a create or a replacement clones it, and its
+    // disk, cloud-init drive and net0 are checked before that is planned.
+    if (obs.vms.contains(cluster.template_vmid)) relevant.insert(cluster.template_vmid);
     if (any_missing) {
         // A missing VMID is only "absent" when every node answered: never
         // conclude absence while part of the cluster is out of sight.

@@ -27,7 +27,7 @@ struct ObservationProblem {
 struct ObservedVm {
     VmSummary summary;  // from /cluster/resources: node, status, name, tags, lock, template
     // Read for relevant VMs only: the inventory's VMIDs, VMs tagged dnsctl and
-    // the template of a cluster where a VM may be created.
+    // the cluster's template.
     std::optional<VmConfig> config;
     // Read when the VM is locked or not running (work in flight).
     std::optional<std::vector<TaskSummary>> active_tasks;
@@ -64,8 +64,8 @@ using ClusterApis = std::map<std::string, ProxmoxApi*>;
 
 // Reads every cluster of the inventory concurrently (one thread per cluster):
 // GET /nodes and GET /cluster/resources?type=vm, then one config read per
-// relevant VM, plus active tasks / cloud-init only where they matter (locked
-// or stopped VMs) and the template's config only where a VM is missing. A
+// relevant VM (the template's included), plus active tasks / cloud-init only
+// where they matter (locked or stopped VMs). A
 // failed read makes that cluster incomplete; nothing is inferred from it.
 // Implementations of ProxmoxApi are used from one thread each.
 ObservedState observe(const Inventory& inventory, const ClusterApis& apis, spdlog::logger& logger);
