@@ -167,7 +167,7 @@ ClusterObservation observe_cluster(const Inventory& inventory, const Cluster& cl
         if (!ours && !inventory_vmids.contains(vmid)) continue;  // another estate's VM: not ours to look at
 
         bool locked = vm.in_flight();
-        if (locked || vm.summary.status != "running") {
+        if (locked || (ours && vm.summary.status != "running")) {
             auto tasks = api.active_tasks(node, vmid);
             if (!tasks) {
                 obs.mark_incomplete(tasks.error().kind,

@@ -29,7 +29,7 @@ struct ObservedVm {
     // Read for relevant VMs only: the inventory's VMIDs, VMs tagged dnsctl and
     // the cluster's template.
     std::optional<VmConfig> config;
-    // Read when the VM is locked or not running (work in flight).
+    // Read when the VM is locked, or is ours and not running (work in flight).
     std::optional<std::vector<TaskSummary>> active_tasks;
     // Read for stopped VMs of this estate (about to be started).
     std::optional<std::vector<CloudinitEntry>> cloudinit;
