@@ -318,13 +318,19 @@ private:
         steps.add_with_wait(CloneStep{node, desired.template_vmid, request});
         steps.add(ConfirmUnlockedStep{node, desired.vmid});
 
-        // The template's net0 options survive, its MAC does not: PVE gives the
-        // new device its own.
+        // The clone carries the template's net0 with a MAC of its own. When
+        // that device already is what is asked for, it is left alone (the MAC
+        // Proxmox assigned stays); otherwise it is rewritten with the
+        // template's other options and no MAC, and PVE assigns one.
         auto template_net = NetDevice::parse(config_value(*tmpl.config, "net0"));
+        auto names = config_attribute_names(after);
+        if (!template_net.model.empty() && template_net.managed() == after.at(std::string(attr::kNet0))) {
+            names.erase(std::remove(names.begin(), names.end(), std::string(attr::kNet0)), names.end());
+        }
         template_net.mac.reset();
         auto template_net0 = template_net.model.empty() ? std::optional<std::string>() : template_net.str();
         ConfigUpdate update;
-        update.set = config_values(after, config_attribute_names(after), template_net0);
+        update.set = config_values(after, names, template_net0);
         update.set["description"] = compose_description("", observed_.estate, config_stamp(after));
         auto expected = cloudinit_values(update.set, after);
         steps.add(ConfigureStep{node, desired.vmid, std::move(update)});

@@ -91,6 +91,10 @@ TEST_CASE("make_plan: create clones the template fully with the marker and confi
     CHECK(set.at("description").starts_with("managed-by: dnsctl estate=rdem-prod\ndnsctl-config: sha256:"));
     CHECK_FALSE(configure_step(*change).update.digest);
 
+    // Where the template's device already matches, the clone keeps its MAC.
+    const auto* same_net = plan.find("vm[pa4/102]");
+    CHECK_FALSE(configure_step(*same_net).update.set.contains("net0"));
+
     const auto& resize = std::get<ResizeDiskStep>(change->steps[5]);
     CHECK(resize.disk == "scsi0");
     CHECK(resize.size == "20G");
