@@ -117,7 +117,7 @@ private:
         std::optional<FakeVm> pending_clone;  // applied when an in-flight clone finishes
     };
 
-    // All private helpers expect mutex_ held.
+    // The private functions below expect mutex_ to be held.
     std::optional<Error> enter(ProxmoxMethod method);
     std::optional<Error> check_node(const std::string& node) const;
     Result<FakeVm*> find_vm(const std::string& node, Vmid vmid);
