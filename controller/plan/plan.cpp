@@ -135,6 +135,8 @@ public:
                 error(address, fmt::format("--replace: {}", parsed.error().message));
             } else if (!addresses.contains(parsed->str())) {
                 error(address, "--replace names a VM that is not in the inventory");
+            } else {
+                replace_.insert(parsed->str());  // canonical spelling
             }
         }
         for (const auto& vm : desired) plan_desired(vm);
@@ -403,7 +405,7 @@ private:
                                              have_size, want_size));
             }
         }
-        const bool requested = options_.replace.contains(desired.address);
+        const bool requested = replace_.contains(desired.address);
         if (requested || !cannot.empty()) {
             plan_replace(desired, cluster, vm, std::move(change), cannot, requested);
             return;
@@ -593,6 +595,7 @@ private:
     const ObservedState& observed_;
     const PlanOptions& options_;
     Plan plan_;
+    std::set<std::string> replace_;  // --replace addresses, parsed and re-printed
     std::set<std::pair<std::string, Vmid>> claimed_;
     std::map<std::string, IncompleteCluster> incomplete_;
 };
