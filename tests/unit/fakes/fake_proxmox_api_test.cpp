@@ -27,7 +27,7 @@ TaskStatus wait(FakeProxmoxApi& api, const Result<std::string>& upid) {
 
 }  // namespace
 
-TEST_CASE("FakeProxmoxApi: injected failures, then normal answers; calls counted", "[fakes]") {
+TEST_CASE("FakeProxmoxApi: injected failures, then normal answers, calls counted", "[fakes]") {
     FakeProxmoxApi api;
     one_node_cluster(api);
     api.fail_next(ProxmoxMethod::list_vms, Error{ErrorKind::unavailable, "503", false}, 2);

@@ -56,7 +56,7 @@ TEST_CASE("derive_desired_vms: without resolvers nameserver and searchdomain sta
     CHECK_FALSE((*vms)[0].attributes().contains("searchdomain"));
 }
 
-TEST_CASE("derive_desired_vms: an explicit searchdomain wins; duplicate keys appear once", "[plan][desired]") {
+TEST_CASE("derive_desired_vms: an explicit searchdomain wins and duplicate keys appear once", "[plan][desired]") {
     auto inventory = reference_inventory();
     inventory.ssh.extra_authorized_keys.push_back(std::string(kDnsctlKey) + "\n");
     auto resolvers = reference_resolvers();

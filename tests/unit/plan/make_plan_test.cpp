@@ -35,7 +35,7 @@ using Strings = std::vector<std::string>;
 
 }  // namespace
 
-TEST_CASE("make_plan: empty clusters plan five creates, primary first", "[plan]") {
+TEST_CASE("make_plan: empty clusters plan five creates with the primary first", "[plan]") {
     Estate estate;
     auto plan = estate.plan();
     REQUIRE(plan.errors.empty());
@@ -347,7 +347,7 @@ TEST_CASE("make_plan: an owned VM with a running task and pending changes is wai
     CHECK_THAT(change->reason, Catch::Contains("locked (backup)"));
 }
 
-TEST_CASE("make_plan: shrinking a disk is an error; --allow-replace or --replace rebuilds", "[plan]") {
+TEST_CASE("make_plan: shrinking a disk is an error, --allow-replace or --replace rebuilds", "[plan]") {
     Estate estate;
     converge(estate);
     estate.inventory.nameservers[2].resources.disk_gib = 10;  // pa5/103 has 20G

@@ -62,7 +62,7 @@ TEST_CASE("observe: a cluster without an API connection is incomplete", "[plan][
     CHECK(observed.clusters.at("th2").complete);
 }
 
-TEST_CASE("observe: an unreachable node makes the cluster incomplete; its VMs are not absent", "[plan][observe]") {
+TEST_CASE("observe: an unreachable node makes the cluster incomplete, its VMs are not absent", "[plan][observe]") {
     Estate estate;
     converge(estate);
     estate.cluster("pa4").set_node_reachable("pve-pa4", false);

@@ -17,7 +17,7 @@ TEST_CASE("percent_decode: either case, malformed escapes kept", "[plan][attribu
     CHECK(percent_decode(percent_encode("ssh-rsa AAAA== x\ny")) == "ssh-rsa AAAA== x\ny");
 }
 
-TEST_CASE("normalise_tags: lower-case, sorted, de-duplicated, ;-joined", "[plan][attributes]") {
+TEST_CASE("normalise_tags: lower-case, sorted, de-duplicated, joined by semicolons", "[plan][attributes]") {
     CHECK(normalise_tags("prod,DNS dnsctl;dns") == "dns;dnsctl;prod");
     CHECK(normalise_tags("") == "");
     CHECK(join_tags({"dnsctl", "dns-public", "DNSCTL"}) == "dns-public;dnsctl");
