@@ -43,7 +43,10 @@ std::optional<ErrorKind> kind_from_message(std::string_view text, bool server_er
     if (is_lock_timeout(text)) return ErrorKind::unavailable;
     if (contains(text, "VM is locked")) return ErrorKind::unavailable;
     if (contains(text, "already exists")) return ErrorKind::conflict;
-    if (contains(text, "checksum mismatch")) return ErrorKind::conflict;
+    // Digest mismatch: "checksum mismatch (file change by other user?)" (older
+    // releases spell it "missmatch"), or "detected modified configuration -
+    // file changed by other user? Try again."
+    if (contains(text, "by other user")) return ErrorKind::conflict;
     if (!server_error) return std::nullopt;
     if (contains(text, "does not exist") || contains(text, "unable to find configuration file")) {
         return ErrorKind::not_found;
@@ -133,6 +136,10 @@ Error classify_failure(const FailedReply& reply, bool mutating) {
                                               : fmt::format("invalid request ({}): {}", shown, details);
         auto kind = kind_from_message(message, /*server_error=*/false).value_or(ErrorKind::invalid);
         return make(kind, std::move(message));
+    }
+    if (status == 501) {
+        // Unknown path or method, or a body on GET/DELETE: our request is wrong.
+        return make(ErrorKind::invalid, fmt::format("request refused ({})", shown));
     }
     if (status >= 500) {
         if (auto kind = kind_from_message(text, /*server_error=*/true)) return make(*kind, shown);
