@@ -38,7 +38,7 @@ int hex_value(char c) {
 
 }  // namespace
 
-std::string uri_escape(std::string_view text) {
+std::string percent_encode(std::string_view text) {
     std::string out;
     out.reserve(text.size() * 3);
     for (char ch : text) {
@@ -52,7 +52,7 @@ std::string uri_escape(std::string_view text) {
     return out;
 }
 
-Result<std::string> uri_unescape(std::string_view text) {
+Result<std::string> percent_decode(std::string_view text) {
     std::string out;
     out.reserve(text.size());
     for (std::size_t i = 0; i < text.size(); ++i) {
@@ -73,10 +73,10 @@ Result<std::string> uri_unescape(std::string_view text) {
     return out;
 }
 
-std::string encode_sshkeys(std::string_view keys) { return uri_escape(keys); }
+std::string encode_sshkeys(std::string_view keys) { return percent_encode(keys); }
 
 Result<std::string> decode_sshkeys(std::string_view stored) {
-    auto decoded = uri_unescape(stored);
+    auto decoded = percent_decode(stored);
     if (!decoded) return std::unexpected(decoded.error().within("sshkeys"));
     return decoded;
 }
@@ -85,9 +85,9 @@ std::string form_encode(const FormFields& fields) {
     std::string out;
     for (const auto& [name, value] : fields) {
         if (!out.empty()) out.push_back('&');
-        out += uri_escape(name);
+        out += percent_encode(name);
         out.push_back('=');
-        out += uri_escape(value);
+        out += percent_encode(value);
     }
     return out;
 }

@@ -17,19 +17,19 @@ namespace dnsctl {
 
 // RFC 3986: every byte outside A-Za-z0-9 - _ . ~ becomes %XX (upper-case hex);
 // a space is %20, never '+'.
-std::string uri_escape(std::string_view text);
+std::string percent_encode(std::string_view text);
 
-// Reverses uri_escape (and any other %XX encoding). A '+' stays a '+'.
+// Reverses percent_encode (and any other %XX encoding). A '+' stays a '+'.
 // A '%' not followed by two hex digits is invalid.
-Result<std::string> uri_unescape(std::string_view text);
+Result<std::string> percent_decode(std::string_view text);
 
 // The value of the `sshkeys` config key: one public key per line, encoded
-// with uri_escape (newline = %0A). decode_sshkeys reads the stored form.
+// with percent_encode (newline = %0A). decode_sshkeys reads the stored form.
 std::string encode_sshkeys(std::string_view keys);
 Result<std::string> decode_sshkeys(std::string_view stored);
 
 // application/x-www-form-urlencoded body or query string, in the given order:
-// name=value pairs joined with '&', both sides uri_escape'd.
+// name=value pairs joined with '&', both sides percent_encode'd.
 using FormFields = std::vector<std::pair<std::string, std::string>>;
 std::string form_encode(const FormFields& fields);
 

@@ -7,16 +7,16 @@
 
 using namespace dnsctl;
 
-TEST_CASE("uri_escape: every byte outside A-Za-z0-9-_.~ becomes %XX") {
-    CHECK(uri_escape("ssh-ed25519 AAAAC3Nza+/x= ops@host\n") ==
+TEST_CASE("percent_encode: every byte outside A-Za-z0-9-_.~ becomes %XX") {
+    CHECK(percent_encode("ssh-ed25519 AAAAC3Nza+/x= ops@host\n") ==
           "ssh-ed25519%20AAAAC3Nza%2B%2Fx%3D%20ops%40host%0A");
-    CHECK(uri_escape("a-b_c.d~e") == "a-b_c.d~e");
-    CHECK(uri_escape("é") == "%C3%A9");
+    CHECK(percent_encode("a-b_c.d~e") == "a-b_c.d~e");
+    CHECK(percent_encode("é") == "%C3%A9");
     for (int byte = 0; byte < 256; ++byte) {
         const char c = static_cast<char>(byte);
         const bool unreserved = std::isalnum(byte) || c == '-' || c == '_' || c == '.' || c == '~';
         CAPTURE(byte);
-        CHECK(uri_escape(std::string(1, c)).size() == (unreserved ? 1u : 3u));
+        CHECK(percent_encode(std::string(1, c)).size() == (unreserved ? 1u : 3u));
     }
 }
 
@@ -35,15 +35,15 @@ TEST_CASE("encode_sshkeys: passes the PVE server check and decodes back") {
 
     std::string every_byte;
     for (int byte = 0; byte < 256; ++byte) every_byte.push_back(static_cast<char>(byte));
-    CHECK(*uri_unescape(uri_escape(every_byte)) == every_byte);
+    CHECK(*percent_decode(percent_encode(every_byte)) == every_byte);
 }
 
-TEST_CASE("uri_unescape: lower-case hex is accepted, '+' stays, broken escapes are refused") {
-    CHECK(*uri_unescape("a%2fb%2Fc") == "a/b/c");
-    CHECK(*uri_unescape("a+b") == "a+b");
-    CHECK_FALSE(uri_unescape("abc%2"));
-    CHECK_FALSE(uri_unescape("abc%"));
-    CHECK_FALSE(uri_unescape("%zz"));
+TEST_CASE("percent_decode: lower-case hex is accepted, '+' stays, broken escapes are refused") {
+    CHECK(*percent_decode("a%2fb%2Fc") == "a/b/c");
+    CHECK(*percent_decode("a+b") == "a+b");
+    CHECK_FALSE(percent_decode("abc%2"));
+    CHECK_FALSE(percent_decode("abc%"));
+    CHECK_FALSE(percent_decode("%zz"));
     auto bad = decode_sshkeys("ssh-ed25519%2");
     REQUIRE_FALSE(bad);
     CHECK(bad.error().kind == ErrorKind::invalid);
