@@ -453,12 +453,12 @@ private:
     PolicyRow make_row(Dimension dimension, const Groups& groups) const {
         PolicyRow row;
         row.dimension = dimension;
+        row.title = describe_dimension(dimension, policy_);
         row.distinct_required = distinct_required(dimension);
-        bool distinct_ok = true;
         for (const auto& [key, group] : groups) {
             DimensionValue value{group.label, {}, survivors_after_losing(dimension, group)};
             for (const auto* ns : group.members) value.nameservers.push_back(ns->fqdn);
-            if (value.nameservers.size() > 1) distinct_ok = false;
+            if (value.nameservers.size() > 1) row.distinct_ok = false;
             row.values.push_back(std::move(value));
         }
         for (const auto& ns : inventory_.nameservers) {
@@ -477,10 +477,10 @@ private:
                 row.survives_loss = false;
             }
         }
-        bool ok = row.survives_loss && (!row.distinct_required || distinct_ok);
-        if (dimension == Dimension::software && static_cast<int>(row.values.size()) < policy_.min_softwares) {
-            ok = false;
+        if (dimension == Dimension::software) {
+            row.enough_values = static_cast<int>(row.values.size()) >= policy_.min_softwares;
         }
+        bool ok = row.survives_loss && row.enough_values && (!row.distinct_required || row.distinct_ok);
         row.verdict = ok ? Verdict::pass : Verdict::fail;
         return row;
     }

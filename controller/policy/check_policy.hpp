@@ -62,12 +62,15 @@ std::string_view to_string(Verdict verdict);
 
 struct PolicyRow {
     Dimension dimension = Dimension::asn;
+    std::string title;                        // describe_dimension(): "ASN", "IPv4 /24"
     bool distinct_required = false;
     std::vector<DimensionValue> values;       // sorted by value (ASNs numerically, prefixes by address)
     std::vector<DnsName> unknown;             // nameservers without a value (no address in the family, …)
     std::optional<DimensionValue> worst_loss; // the value whose loss leaves the fewest survivors
     bool survives_loss = true;                // N-1 holds for this dimension in both families
-    Verdict verdict = Verdict::pass;          // fail: N-1, distinctness or (software) min_softwares broken
+    bool distinct_ok = true;                  // no value held by two nameservers (whether required or not)
+    bool enough_values = true;                // software: at least min_softwares values
+    Verdict verdict = Verdict::pass;          // fail: N-1, required distinctness or min_softwares broken
 };
 
 struct PolicyReport {
