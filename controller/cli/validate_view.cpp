@@ -66,8 +66,8 @@ std::string render_validation_text(const ValidationResult& result) {
     return out;
 }
 
-nlohmann::json validation_to_json(const ValidationResult& result) {
-    nlohmann::json diagnostics = nlohmann::json::array();
+nlohmann::ordered_json validation_to_json(const ValidationResult& result) {
+    nlohmann::ordered_json diagnostics = nlohmann::ordered_json::array();
     for (const auto& d : result.diagnostics.items()) {
         diagnostics.push_back({
             {"severity", d.severity == Severity::error ? "error" : "warning"},
@@ -75,7 +75,7 @@ nlohmann::json validation_to_json(const ValidationResult& result) {
             {"message", d.message},
         });
     }
-    nlohmann::json policy;
+    nlohmann::ordered_json policy;
     std::size_t errors = result.diagnostics.error_count();
     std::size_t warnings = warning_count(result.diagnostics);
     if (result.policy) {
@@ -88,8 +88,8 @@ nlohmann::json validation_to_json(const ValidationResult& result) {
         policy = {{"checked", false},
                   {"skipped_reason", result.policy_skipped},
                   {"passed", false},
-                  {"rows", nlohmann::json::array()},
-                  {"findings", nlohmann::json::array()}};
+                  {"rows", nlohmann::ordered_json::array()},
+                  {"findings", nlohmann::ordered_json::array()}};
     }
     return {
         {"format_version", std::string(kValidateJsonFormatVersion)},

@@ -27,6 +27,6 @@ struct ValidationResult {
 
 std::string render_validation_text(const ValidationResult& result);
 std::string validation_summary(const ValidationResult& result);  // one line, no newline
-nlohmann::json validation_to_json(const ValidationResult& result);
+nlohmann::ordered_json validation_to_json(const ValidationResult& result);
 
 }  // namespace dnsctl

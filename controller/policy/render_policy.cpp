@@ -50,9 +50,9 @@ std::string verdict_cell(const PolicyRow& row) {
     return fmt::format("FAIL ({})", join(why, ", "));
 }
 
-nlohmann::json survivors_to_json(const Survivors& s) { return {{"ipv4", s.ipv4}, {"ipv6", s.ipv6}}; }
+nlohmann::ordered_json survivors_to_json(const Survivors& s) { return {{"ipv4", s.ipv4}, {"ipv6", s.ipv6}}; }
 
-nlohmann::json value_to_json(const DimensionValue& value) {
+nlohmann::ordered_json value_to_json(const DimensionValue& value) {
     return {{"value", value.value}, {"nameservers", names(value.nameservers)},
             {"surviving", survivors_to_json(value.survivors)}};
 }
@@ -110,17 +110,17 @@ std::string format_finding(const PolicyFinding& finding) {
                        basis);
 }
 
-nlohmann::json location_to_json(const SourceLocation& where) {
-    nlohmann::json out = {{"file", where.file}};
-    out["line"] = where.line > 0 ? nlohmann::json(where.line) : nlohmann::json(nullptr);
-    out["column"] = where.column > 0 ? nlohmann::json(where.column) : nlohmann::json(nullptr);
+nlohmann::ordered_json location_to_json(const SourceLocation& where) {
+    nlohmann::ordered_json out = {{"file", where.file}};
+    out["line"] = where.line > 0 ? nlohmann::ordered_json(where.line) : nlohmann::ordered_json(nullptr);
+    out["column"] = where.column > 0 ? nlohmann::ordered_json(where.column) : nlohmann::ordered_json(nullptr);
     return out;
 }
 
-nlohmann::json policy_to_json(const PolicyReport& report) {
-    nlohmann::json rows = nlohmann::json::array();
+nlohmann::ordered_json policy_to_json(const PolicyReport& report) {
+    nlohmann::ordered_json rows = nlohmann::ordered_json::array();
     for (const auto& row : report.rows) {
-        nlohmann::json values = nlohmann::json::array();
+        nlohmann::ordered_json values = nlohmann::ordered_json::array();
         for (const auto& value : row.values) values.push_back(value_to_json(value));
         rows.push_back({
             {"dimension", std::string(to_string(row.dimension))},
@@ -129,22 +129,22 @@ nlohmann::json policy_to_json(const PolicyReport& report) {
             {"distinct_count", row.values.size()},
             {"values", std::move(values)},
             {"without_value", names(row.unknown)},
-            {"worst_loss", row.worst_loss ? value_to_json(*row.worst_loss) : nlohmann::json(nullptr)},
+            {"worst_loss", row.worst_loss ? value_to_json(*row.worst_loss) : nlohmann::ordered_json(nullptr)},
             {"distinct_ok", row.distinct_ok},
             {"enough_values", row.enough_values},
             {"survives_loss", row.survives_loss},
             {"verdict", std::string(to_string(row.verdict))},
         });
     }
-    nlohmann::json findings = nlohmann::json::array();
+    nlohmann::ordered_json findings = nlohmann::ordered_json::array();
     for (const auto& f : report.findings) {
         findings.push_back({
             {"id", f.id()},
             {"rule", std::string(to_string(f.rule))},
             {"severity", f.severity == Severity::error ? "error" : "warning"},
-            {"dimension", f.dimension ? nlohmann::json(std::string(to_string(*f.dimension))) : nlohmann::json(nullptr)},
-            {"family", f.family ? nlohmann::json(f.family == AddressFamily::ipv4 ? "ipv4" : "ipv6")
-                                : nlohmann::json(nullptr)},
+            {"dimension", f.dimension ? nlohmann::ordered_json(std::string(to_string(*f.dimension))) : nlohmann::ordered_json(nullptr)},
+            {"family", f.family ? nlohmann::ordered_json(f.family == AddressFamily::ipv4 ? "ipv4" : "ipv6")
+                                : nlohmann::ordered_json(nullptr)},
             {"nameservers", names(f.nameservers)},
             {"zones", names(f.zones)},
             {"basis", f.basis},

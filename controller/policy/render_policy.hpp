@@ -19,7 +19,7 @@ std::string format_finding(const PolicyFinding& finding);
 
 // {"passed", "nameservers", "reachable", "min_surviving", "rows": [...], "findings": [...]}
 // (documented in controller/cli/validate-json.md).
-nlohmann::json policy_to_json(const PolicyReport& report);
-nlohmann::json location_to_json(const SourceLocation& where);
+nlohmann::ordered_json policy_to_json(const PolicyReport& report);
+nlohmann::ordered_json location_to_json(const SourceLocation& where);
 
 }  // namespace dnsctl

@@ -77,7 +77,7 @@ TEST_CASE("validate view: an unreadable inventory is invalid and its policy unch
     CHECK(json["policy"]["skipped_reason"] == "the inventory could not be read");
     CHECK(json["policy"]["rows"].empty());
     CHECK(json["diagnostics"][0]["location"] ==
-          nlohmann::json({{"file", "missing.yaml"}, {"line", nullptr}, {"column", nullptr}}));
+          nlohmann::ordered_json({{"file", "missing.yaml"}, {"line", nullptr}, {"column", nullptr}}));
 }
 
 TEST_CASE("validate view: the JSON document") {

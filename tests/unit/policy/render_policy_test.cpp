@@ -78,7 +78,7 @@ TEST_CASE("policy_to_json: rows and findings as documented") {
 
     CHECK(json["passed"] == false);
     CHECK(json["nameservers"] == 4);
-    CHECK(json["reachable"] == nlohmann::json({{"ipv4", 4}, {"ipv6", 4}}));
+    CHECK(json["reachable"] == nlohmann::ordered_json({{"ipv4", 4}, {"ipv6", 4}}));
     CHECK(json["min_surviving"] == 2);
     REQUIRE(json["rows"].size() == 8);
     const auto& asn = json["rows"][0];
@@ -90,8 +90,8 @@ TEST_CASE("policy_to_json: rows and findings as documented") {
     CHECK(asn["survives_loss"] == true);
     CHECK(asn["worst_loss"]["value"] == "AS1299");
     CHECK(asn["worst_loss"]["nameservers"] ==
-          nlohmann::json({"ns-arelion.rdem-systems.fr", "ns-rds.rdem-systems.com"}));
-    CHECK(asn["worst_loss"]["surviving"] == nlohmann::json({{"ipv4", 2}, {"ipv6", 2}}));
+          nlohmann::ordered_json({"ns-arelion.rdem-systems.fr", "ns-rds.rdem-systems.com"}));
+    CHECK(asn["worst_loss"]["surviving"] == nlohmann::ordered_json({{"ipv4", 2}, {"ipv6", 2}}));
     CHECK(asn["values"][0]["value"] == "AS1299");
 
     const auto& finding = json["findings"][0];
@@ -101,7 +101,7 @@ TEST_CASE("policy_to_json: rows and findings as documented") {
     CHECK(finding["dimension"] == "asn");
     CHECK(finding["family"].is_null());
     CHECK(finding["zones"].empty());
-    CHECK(finding["location"] == nlohmann::json({{"file", "inventory.yaml"}, {"line", 80}, {"column", 5}}));
+    CHECK(finding["location"] == nlohmann::ordered_json({{"file", "inventory.yaml"}, {"line", 80}, {"column", 5}}));
     CHECK(json["findings"][1]["id"] == "primary-colocated.cluster");
     CHECK(json["findings"][1]["severity"] == "warning");
 }
