@@ -32,7 +32,7 @@ TEST_CASE("validate view: a valid estate prints the table, the findings and a on
     CHECK(last_line(text) == "inventory/inventory.yaml: valid: policy holds (8/8 dimensions pass), 1 warning");
 }
 
-TEST_CASE("validate view: diagnostics come first, sorted; any error makes the inventory invalid") {
+TEST_CASE("validate view: diagnostics come first, sorted, and any error makes the inventory invalid") {
     auto result = passing();
     result.diagnostics.error({"inventory.yaml", 30, 7}, "unknown key 'asm' (did you mean 'asn'?)");
     result.diagnostics.error({"inventory.yaml", 12, 3}, "vmid 101 is used twice on cluster th2");
