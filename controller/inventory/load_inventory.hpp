@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "core/diagnostics.hpp"
+#include "inventory/key_locations.hpp"
 #include "inventory/model.hpp"
 
 namespace dnsctl {
@@ -15,6 +16,9 @@ struct LoadedInventory {
     // inventory whose diagnostics have errors.
     Inventory inventory;
     Diagnostics diagnostics;
+    // Where each key path sits in the file, for findings made after loading
+    // (the policy check): at("nameservers[ns1.example.eu].asn").
+    KeyLocations locations;
 };
 
 LoadedInventory load_inventory(const std::filesystem::path& path);

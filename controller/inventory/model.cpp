@@ -64,4 +64,8 @@ const Nameserver* Inventory::find_nameserver(const DnsName& fqdn) const {
     return it == nameservers.end() ? nullptr : &*it;
 }
 
+std::filesystem::path Inventory::known_hosts_file() const {
+    return ssh.known_hosts ? *ssh.known_hosts : state_dir / "known_hosts";
+}
+
 }  // namespace dnsctl

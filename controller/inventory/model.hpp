@@ -74,22 +74,26 @@ struct Nameserver : Host {
     std::string registrable_domain;  // filled by the loader (libpsl): rdem-systems.eu
 };
 
+// The hidden primary: runs Knot (software is always knot), signs, is in no NS RRset.
 struct PrimaryServer : Host {};
 
 // Facts read from a zone's master file (ldns) at load time.
 struct ZoneFacts {
-    std::vector<DnsName> apex_ns;     // sorted
+    std::vector<DnsName> apex_ns;     // sorted, unique
+    DnsName soa_mname;                // SOA MNAME (primary master field)
+    DnsName soa_rname;                // SOA RNAME (contact mailbox as a name)
     std::uint32_t soa_serial = 0;
     std::uint32_t soa_refresh = 0;
     std::uint32_t soa_retry = 0;
     std::uint32_t soa_expire = 0;
     std::uint32_t soa_minimum = 0;
+    std::uint32_t max_ttl = 0;        // largest TTL of any record (DNSSEC timing)
     std::size_t record_count = 0;
 };
 
 struct Zone {
     DnsName name;
-    std::filesystem::path file;          // absolute
+    std::filesystem::path file;          // absolute (diagnostics show it as written, relative to the cwd)
     std::optional<std::string> dnssec;   // policy name; nullopt = unsigned ("off")
     std::optional<ZoneFacts> facts;      // nullopt when the file could not be read
     SourceLocation where;
@@ -111,7 +115,7 @@ struct DnssecPolicy {
 };
 
 struct TsigKey {
-    std::string name;
+    std::string name;                    // key name as the DNS servers know it, e.g. dnsctl-xfr
     std::string algorithm = "hmac-sha256";
     SecretRef secret;
     SourceLocation where;
@@ -169,6 +173,8 @@ struct Inventory {
     [[nodiscard]] const Cluster* find_cluster(std::string_view name) const;
     [[nodiscard]] const DnssecPolicy* find_dnssec_policy(std::string_view name) const;
     [[nodiscard]] const Nameserver* find_nameserver(const DnsName& fqdn) const;
+    // ssh.known_hosts, or its default <state_dir>/known_hosts.
+    [[nodiscard]] std::filesystem::path known_hosts_file() const;
 };
 
 }  // namespace dnsctl

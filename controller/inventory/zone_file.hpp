@@ -1,0 +1,32 @@
+// The ldns adapter for master files: reads a zone file at load time and
+// returns the facts the inventory checks need, with every problem found
+// (file line numbers, 1-based).
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/types.hpp"
+#include "inventory/model.hpp"
+
+namespace dnsctl {
+
+struct ZoneFileProblem {
+    int line = 0;  // 0: the file as a whole
+    std::string message;
+};
+
+struct ZoneFileReport {
+    std::optional<ZoneFacts> facts;  // set when the file parsed without problems
+    std::vector<ZoneFileProblem> problems;
+    bool unreadable = false;         // the file could not be opened (problems says why)
+};
+
+// Reads `file` as the master file of `origin` (relative names are relative to
+// it). Refuses $INCLUDE. Requires one SOA at the apex, at least one apex NS,
+// and no record outside the zone.
+ZoneFileReport read_zone_file(const std::filesystem::path& file, const DnsName& origin);
+
+}  // namespace dnsctl

@@ -1,0 +1,263 @@
+#include "plan/observed_state.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
+#include <thread>
+
+#include "plan/desired_vm.hpp"
+#include "plan/sha256.hpp"
+#include "plan/vm_attributes.hpp"
+
+namespace dnsctl {
+
+namespace {
+
+std::string describe_failure(std::string_view what, const Error& error) {
+    return fmt::format("{}: {} ({})", what, error.message, to_string(error.kind));
+}
+
+}  // namespace
+
+std::string ObservedVm::description() const {
+    if (!config) return {};
+    auto it = config->find("description");
+    return it == config->end() ? std::string() : it->second;
+}
+
+bool ObservedVm::owned_by(std::string_view estate) const { return has_marker(description(), estate); }
+
+bool ObservedVm::tagged_dnsctl() const {
+    auto tags = normalise_tags(summary.tags);
+    std::string_view rest = tags;
+    while (!rest.empty()) {
+        auto end = rest.find(';');
+        if (rest.substr(0, end) == kOwnerTag) return true;
+        if (end == std::string_view::npos) break;
+        rest.remove_prefix(end + 1);
+    }
+    return false;
+}
+
+bool ObservedVm::in_flight() const {
+    if (summary.lock && !summary.lock->empty()) return true;
+    if (config) {
+        auto it = config->find("lock");
+        if (it != config->end() && !it->second.empty()) return true;
+    }
+    if (active_tasks) {
+        return std::any_of(active_tasks->begin(), active_tasks->end(),
+                           [](const TaskSummary& task) { return task.status == "running" || task.status.empty(); });
+    }
+    return false;
+}
+
+const ObservedVm* ClusterObservation::find(Vmid vmid) const {
+    auto it = vms.find(vmid);
+    return it == vms.end() ? nullptr : &it->second;
+}
+
+void ClusterObservation::mark_incomplete(ErrorKind kind, std::string message) {
+    complete = false;
+    problems.push_back(ObservationProblem{kind, std::move(message)});
+}
+
+bool ObservedState::complete() const {
+    return std::all_of(clusters.begin(), clusters.end(), [](const auto& entry) { return entry.second.complete; });
+}
+
+const ClusterObservation* ObservedState::find(std::string_view cluster) const {
+    auto it = clusters.find(std::string(cluster));
+    return it == clusters.end() ? nullptr : &it->second;
+}
+
+ClusterObservation observe_cluster(const Inventory& inventory, const Cluster& cluster, ProxmoxApi& api,
+                                   spdlog::logger& logger) {
+    ClusterObservation obs;
+    obs.cluster = cluster.name;
+
+    auto nodes = api.list_nodes();
+    if (!nodes) {
+        obs.mark_incomplete(nodes.error().kind, describe_failure("GET /nodes", nodes.error()));
+        logger.warn("cluster {}: observation incomplete: {}", cluster.name, obs.problems.back().message);
+        return obs;
+    }
+    obs.nodes = std::move(*nodes);
+    auto listing = api.list_vms();
+    if (!listing) {
+        obs.mark_incomplete(listing.error().kind, describe_failure("GET /cluster/resources", listing.error()));
+        logger.warn("cluster {}: observation incomplete: {}", cluster.name, obs.problems.back().message);
+        return obs;
+    }
+    for (auto& summary : *listing) {
+        auto vmid = summary.vmid;
+        obs.vms.emplace(vmid, ObservedVm{std::move(summary), std::nullopt, std::nullopt, std::nullopt});
+    }
+
+    auto node_online = [&](const std::string& name) {
+        return std::any_of(obs.nodes.begin(), obs.nodes.end(),
+                           [&](const NodeSummary& n) { return n.node == name && n.status == "online"; });
+    };
+    auto node_listed = [&](const std::string& name) {
+        return std::any_of(obs.nodes.begin(), obs.nodes.end(), [&](const NodeSummary& n) { return n.node == name; });
+    };
+    if (!node_listed(cluster.node)) {
+        obs.mark_incomplete(ErrorKind::not_found,
+                            fmt::format("node {} (from the inventory) is not a node of this cluster", cluster.node));
+    } else if (!node_online(cluster.node)) {
+        obs.mark_incomplete(ErrorKind::unavailable, fmt::format("node {} is unreachable (offline)", cluster.node));
+    }
+
+    // Which VMs to read: the inventory's VMIDs on this cluster, every VM
+    // tagged dnsctl, and the template when a VM may have to be created.
+    std::set<Vmid> inventory_vmids;
+    auto consider = [&](const Host& host) {
+        if (host.cluster == cluster.name) inventory_vmids.insert(host.vmid);
+    };
+    consider(inventory.primary);
+    for (const auto& ns : inventory.nameservers) consider(ns);
+
+    std::set<Vmid> relevant;
+    bool any_missing = false;
+    for (auto vmid : inventory_vmids) {
+        if (obs.vms.contains(vmid)) {
+            relevant.insert(vmid);
+        } else {
+            any_missing = true;
+        }
+    }
+    for (const auto& [vmid, vm] : obs.vms) {
+        if (vm.tagged_dnsctl()) relevant.insert(vmid);
+    }
+    // The template is read too: a create or a replacement clones it, and its
+    // disk, cloud-init drive and net0 are checked before that is planned.
+    if (obs.vms.contains(cluster.template_vmid)) relevant.insert(cluster.template_vmid);
+    if (any_missing) {
+        // A missing VMID is only "absent" when every node answered: never
+        // conclude absence while part of the cluster is out of sight.
+        for (const auto& node : obs.nodes) {
+            if (node.status != "online" && node.node != cluster.node) {
+                obs.mark_incomplete(ErrorKind::unavailable,
+                                    fmt::format("node {} is unreachable ({}): a VM missing from the listing may "
+                                                "live there",
+                                                node.node, node.status));
+            }
+        }
+    }
+
+    for (auto vmid : relevant) {
+        auto& vm = obs.vms.at(vmid);
+        const auto& node = vm.summary.node;
+        if (!node_online(node)) {
+            obs.mark_incomplete(ErrorKind::unavailable,
+                                fmt::format("VM {} is on node {}, which is unreachable", vmid.value, node));
+            continue;
+        }
+        auto config = api.get_config(node, vmid);
+        if (!config) {
+            obs.mark_incomplete(config.error().kind,
+                                describe_failure(fmt::format("GET config of VM {} on {}", vmid.value, node),
+                                                 config.error()));
+            continue;
+        }
+        vm.config = std::move(*config);
+        if (vm.summary.is_template) continue;
+        bool ours = vm.owned_by(inventory.estate);
+        if (!ours && !inventory_vmids.contains(vmid)) continue;  // another estate's VM: not ours to look at
+
+        bool locked = vm.in_flight();
+        if (locked || (ours && vm.summary.status != "running")) {
+            auto tasks = api.active_tasks(node, vmid);
+            if (!tasks) {
+                obs.mark_incomplete(tasks.error().kind,
+                                    describe_failure(fmt::format("GET active tasks of VM {}", vmid.value),
+                                                     tasks.error()));
+                continue;
+            }
+            vm.active_tasks = std::move(*tasks);
+        }
+        if (ours && vm.summary.status == "stopped") {
+            auto cloudinit = api.get_cloudinit(node, vmid);
+            if (!cloudinit) {
+                obs.mark_incomplete(cloudinit.error().kind,
+                                    describe_failure(fmt::format("GET cloud-init of VM {}", vmid.value),
+                                                     cloudinit.error()));
+                continue;
+            }
+            vm.cloudinit = std::move(*cloudinit);
+        }
+    }
+
+    if (obs.complete) {
+        logger.debug("cluster {}: {} guests listed, {} read", cluster.name, obs.vms.size(), relevant.size());
+    } else {
+        for (const auto& problem : obs.problems) {
+            logger.warn("cluster {}: observation incomplete: {}", cluster.name, problem.message);
+        }
+    }
+    return obs;
+}
+
+ObservedState observe(const Inventory& inventory, const ClusterApis& apis, spdlog::logger& logger) {
+    ObservedState state;
+    state.estate = inventory.estate;
+    std::vector<ClusterObservation> results(inventory.clusters.size());
+    {
+        std::vector<std::jthread> workers;
+        workers.reserve(inventory.clusters.size());
+        for (std::size_t i = 0; i < inventory.clusters.size(); ++i) {
+            const auto& cluster = inventory.clusters[i];
+            auto it = apis.find(cluster.name);
+            if (it == apis.end() || it->second == nullptr) {
+                results[i].cluster = cluster.name;
+                results[i].mark_incomplete(ErrorKind::invalid, "no API connection for this cluster");
+                continue;
+            }
+            workers.emplace_back([&inventory, &cluster, api = it->second, &logger, &slot = results[i]] {
+                slot = observe_cluster(inventory, cluster, *api, logger);
+            });
+        }
+    }  // jthreads join here
+    for (auto& result : results) {
+        auto name = result.cluster;
+        state.clusters.emplace(std::move(name), std::move(result));
+    }
+    return state;
+}
+
+std::string observed_digest(const ClusterObservation& cluster, Vmid vmid) {
+    const ObservedVm* vm = cluster.find(vmid);
+    std::string text = fmt::format("cluster={}\nvmid={}\n", cluster.cluster, vmid.value);
+    if (vm == nullptr) {
+        text += "absent\n";
+    } else {
+        const auto& s = vm->summary;
+        text += fmt::format("node={}\nstatus={}\nname={}\ntemplate={}\ntags={}\nlock={}\n", s.node, s.status,
+                            percent_encode(s.name), s.is_template ? 1 : 0, percent_encode(s.tags),
+                            s.lock.value_or(""));
+        if (vm->config) {
+            for (const auto& [key, value] : *vm->config) {
+                text += fmt::format("config.{}={}\n", key, percent_encode(value));
+            }
+        }
+        if (vm->active_tasks) {
+            std::vector<std::string> tasks;
+            for (const auto& task : *vm->active_tasks) tasks.push_back(fmt::format("task={} {}\n", task.upid, task.status));
+            std::sort(tasks.begin(), tasks.end());
+            for (const auto& line : tasks) text += line;
+        }
+        if (vm->cloudinit) {
+            std::vector<std::string> entries;
+            for (const auto& e : *vm->cloudinit) {
+                entries.push_back(fmt::format("cloudinit.{}={}|{}|{}\n", e.key, percent_encode(e.value.value_or("")),
+                                              e.pending ? percent_encode(*e.pending) : "-", e.deleted ? 1 : 0));
+            }
+            std::sort(entries.begin(), entries.end());
+            for (const auto& line : entries) text += line;
+        }
+    }
+    return "sha256:" + sha256_hex(text);
+}
+
+}  // namespace dnsctl

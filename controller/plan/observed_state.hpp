@@ -1,0 +1,81 @@
+// What the Proxmox clusters hold, as far as dnsctl's VMs are concerned. One
+// observation per cluster; a cluster that could not be read completely says so
+// with its reasons, and planning treats every VM it could not see there as
+// unknown, never as absent.
+#pragma once
+
+#include <spdlog/logger.h>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/types.hpp"
+#include "inventory/model.hpp"
+#include "proxmox/proxmox_api.hpp"
+
+namespace dnsctl {
+
+struct ObservationProblem {
+    ErrorKind kind = ErrorKind::unavailable;
+    std::string message;  // "node pve-th2 is offline", "GET /cluster/resources: 503 …"
+};
+
+struct ObservedVm {
+    VmSummary summary;  // from /cluster/resources: node, status, name, tags, lock, template
+    // Read for relevant VMs only: the inventory's VMIDs, VMs tagged dnsctl and
+    // the cluster's template.
+    std::optional<VmConfig> config;
+    // Read when the VM is locked, or is ours and not running (work in flight).
+    std::optional<std::vector<TaskSummary>> active_tasks;
+    // Read for stopped VMs of this estate (about to be started).
+    std::optional<std::vector<CloudinitEntry>> cloudinit;
+
+    [[nodiscard]] std::string description() const;           // "" without config
+    [[nodiscard]] bool owned_by(std::string_view estate) const;  // description holds this estate's marker
+    [[nodiscard]] bool tagged_dnsctl() const;                // tag `dnsctl` in the listing
+    [[nodiscard]] bool in_flight() const;                    // locked or with running tasks
+};
+
+struct ClusterObservation {
+    std::string cluster;
+    bool complete = true;
+    std::vector<ObservationProblem> problems;  // why it is incomplete
+    std::vector<NodeSummary> nodes;
+    std::map<Vmid, ObservedVm> vms;  // every guest the API listed
+
+    [[nodiscard]] const ObservedVm* find(Vmid vmid) const;
+    void mark_incomplete(ErrorKind kind, std::string message);
+};
+
+struct ObservedState {
+    std::string estate;
+    std::map<std::string, ClusterObservation> clusters;  // by cluster name
+
+    [[nodiscard]] bool complete() const;
+    [[nodiscard]] const ClusterObservation* find(std::string_view cluster) const;
+};
+
+// Cluster name -> its API. A cluster without an entry is observed as incomplete.
+using ClusterApis = std::map<std::string, ProxmoxApi*>;
+
+// Reads every cluster of the inventory concurrently (one thread per cluster):
+// GET /nodes and GET /cluster/resources?type=vm, then one config read per
+// relevant VM (the template's included), plus active tasks / cloud-init only
+// where they matter (locked or stopped VMs). A
+// failed read makes that cluster incomplete; nothing is inferred from it.
+// Implementations of ProxmoxApi are used from one thread each.
+ObservedState observe(const Inventory& inventory, const ClusterApis& apis, spdlog::logger& logger);
+
+// One cluster (used by observe, and by an executor re-checking one cluster).
+ClusterObservation observe_cluster(const Inventory& inventory, const Cluster& cluster, ProxmoxApi& api,
+                                   spdlog::logger& logger);
+
+// sha256 of everything observed about one VMID (listing, config, tasks,
+// cloud-init), or of "absent": a saved plan is stale once this changes.
+std::string observed_digest(const ClusterObservation& cluster, Vmid vmid);
+
+}  // namespace dnsctl

@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""A tiny HTTPS server that answers a few Proxmox API paths the way PVE does,
+for the CpprestProxmoxApi integration tests (TLS trust, auth header, wire form,
+connection failures). It binds 127.0.0.1 on a free port and writes the port to
+the ready file once listening.
+
+Paths:
+  GET  /api2/json/nodes                         -> one node
+  GET  /api2/json/cluster/resources             -> never answers (read timeout)
+  GET  /api2/json/nodes/pve2/qemu/101/config    -> 595 No route to host
+  GET  /api2/json/nodes/pve1/tasks/<UPID>/status -> stopped OK, only if the UPID came raw
+  PUT  /api2/json/nodes/pve1/qemu/101/config    -> null; the request is written to <record>
+  POST /api2/json/nodes/pve1/qemu/101/status/start -> the connection is closed, no answer
+"""
+import argparse
+import json
+import os
+import ssl
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+UPID = "UPID:pve1:00076C9F:0106C652:646A9B55:qmclone:9000:dnsctl@pve!ctl:"
+
+
+def make_handler(expected_auth, record_path):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, fmt, *args):  # quiet; never log headers
+            pass
+
+        def reply(self, status, reason, payload):
+            body = b"" if payload is None else json.dumps(payload).encode()
+            self.send_response(status, reason)
+            if payload is not None:
+                self.send_header("Content-Type", "application/json;charset=UTF-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def read_body(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            return self.rfile.read(length).decode() if length else ""
+
+        def authorised(self):
+            if self.headers.get("Authorization") == expected_auth:
+                return True
+            self.reply(401, "Authentication failed!", None)
+            return False
+
+        def do_GET(self):
+            if not self.authorised():
+                return
+            if self.path == "/api2/json/nodes":
+                self.reply(200, "OK", {"data": [{"node": "pve1", "status": "online"}]})
+            elif self.path.startswith("/api2/json/cluster/resources"):
+                time.sleep(60)
+            elif self.path == "/api2/json/nodes/pve2/qemu/101/config":
+                self.reply(595, "No route to host", None)
+            elif self.path == "/api2/json/nodes/pve1/tasks/" + UPID + "/status":
+                self.reply(200, "OK", {"data": {"upid": UPID, "status": "stopped", "exitstatus": "OK"}})
+            else:
+                self.reply(501, "Method 'GET %s' not implemented" % self.path, {"data": None})
+
+        def do_PUT(self):
+            if not self.authorised():
+                return
+            body = self.read_body()
+            if self.path == "/api2/json/nodes/pve1/qemu/101/config":
+                record = {"content_type": self.headers.get("Content-Type"), "body": body}
+                with open(record_path + ".tmp", "w") as f:
+                    json.dump(record, f)
+                os.rename(record_path + ".tmp", record_path)
+                self.reply(200, "OK", {"data": None})
+            else:
+                self.reply(501, "Method 'PUT %s' not implemented" % self.path, {"data": None})
+
+        def do_POST(self):
+            if not self.authorised():
+                return
+            self.read_body()
+            if self.path == "/api2/json/nodes/pve1/qemu/101/status/start":
+                self.close_connection = True  # the request arrived; no answer leaves
+                return
+            self.reply(501, "Method 'POST %s' not implemented" % self.path, {"data": None})
+
+    return Handler
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cert", required=True)
+    parser.add_argument("--key", required=True)
+    parser.add_argument("--ready-file", required=True)
+    parser.add_argument("--record", required=True)
+    parser.add_argument("--auth", required=True, help="the exact Authorization header to accept")
+    args = parser.parse_args()
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(args.cert, args.key)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(args.auth, args.record))
+    server.daemon_threads = True
+    # Handshakes happen in the handler threads, so a client that refuses the
+    # certificate never blocks the accept loop.
+    server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
+    with open(args.ready_file + ".tmp", "w") as f:
+        f.write(str(server.server_address[1]))
+    os.rename(args.ready_file + ".tmp", args.ready_file)
+    threading.current_thread().name = "tls-test-server"
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
