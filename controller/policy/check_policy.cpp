@@ -380,6 +380,7 @@ private:
     }
 
     // One finding per DNSSEC policy in use: the fix is in the policy, not in each zone.
+    // (rrsig_refresh shorter than rrsig_lifetime is a schema rule of the loader.)
     void check_signature_policies() {
         auto horizon = policy_.primary_outage;
         for (const auto& signing : inventory_.dnssec_policies) {
@@ -388,20 +389,6 @@ private:
                 if (zone.dnssec && *zone.dnssec == signing.name) zones.push_back(zone.name);
             }
             if (zones.empty()) continue;
-            if (signing.rrsig_refresh >= signing.rrsig_lifetime) {
-                add({.rule = PolicyRule::signature_validity,
-                     .severity = Severity::error,
-                     .nameservers = all_nameservers(inventory_),
-                     .zones = zones,
-                     .basis = {"RFC 4034 §3.1.5", "operator practice"},
-                     .message = fmt::format("DNSSEC policy '{}' (zones {}): rrsig_refresh {} is not shorter than "
-                                            "rrsig_lifetime {}: signatures would be refreshed as soon as they are "
-                                            "made",
-                                            signing.name, join_names(zones), format_duration(signing.rrsig_refresh),
-                                            format_duration(signing.rrsig_lifetime)),
-                     .where = signing.where});
-                continue;
-            }
             if (signing.rrsig_refresh <= horizon) {
                 add({.rule = PolicyRule::signature_validity,
                      .severity = Severity::error,
