@@ -144,43 +144,6 @@ const AttributeSpec* find_attribute_spec(std::string_view name) {
     return nullptr;
 }
 
-std::string percent_encode(std::string_view text) {
-    static constexpr char kHex[] = "0123456789ABCDEF";
-    std::string out;
-    out.reserve(text.size());
-    for (char ch : text) {
-        auto c = static_cast<unsigned char>(ch);
-        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-            out.push_back(ch);
-        } else {
-            out.push_back('%');
-            out.push_back(kHex[c >> 4]);
-            out.push_back(kHex[c & 0x0f]);
-        }
-    }
-    return out;
-}
-
-std::string percent_decode(std::string_view text) {
-    auto hex = [](char c) -> int {
-        if (c >= '0' && c <= '9') return c - '0';
-        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-        return -1;
-    };
-    std::string out;
-    out.reserve(text.size());
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        if (text[i] == '%' && i + 2 < text.size() && hex(text[i + 1]) >= 0 && hex(text[i + 2]) >= 0) {
-            out.push_back(static_cast<char>(hex(text[i + 1]) * 16 + hex(text[i + 2])));
-            i += 2;
-        } else {
-            out.push_back(text[i]);
-        }
-    }
-    return out;
-}
-
 std::string normalise_tags(std::string_view tags) {
     std::vector<std::string> out;
     for (auto tag : split_any(tags, ";, \t\n")) out.push_back(lower(tag));
@@ -303,7 +266,8 @@ std::string normalise_searchdomain(std::string_view value) {
 }
 
 std::string normalise_sshkeys(std::string_view stored) {
-    auto decoded = percent_decode(stored);
+    // A malformed escape is kept as written: the comparison then shows it.
+    auto decoded = percent_decode(stored).value_or(std::string(stored));
     std::vector<std::string> keys;
     for (auto line : split_lines(decoded)) {
         auto key = trim(line);

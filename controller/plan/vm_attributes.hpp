@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "proxmox/percent_encoding.hpp"
 #include "proxmox/proxmox_api.hpp"
 
 namespace dnsctl {
@@ -56,11 +57,8 @@ const AttributeSpec* find_attribute_spec(std::string_view name);
 
 // ---- value normalisation (each accepts what PVE returns and what dnsctl writes)
 
-// RFC 3986 unreserved bytes (A-Za-z0-9-_.~) stay, every other byte becomes %XX
-// (upper-case hex): the form PVE requires and stores for `sshkeys`.
-std::string percent_encode(std::string_view text);
-// %XX (either case) decoded; anything else, malformed escapes included, kept.
-std::string percent_decode(std::string_view text);
+// Percent-encoding itself is proxmox/percent_encoding.hpp (the form PVE
+// requires and stores for `sshkeys`).
 
 std::string normalise_tags(std::string_view tags);                 // "DNS, prod;dns" -> "dns;prod"
 std::string join_tags(const std::vector<std::string>& tags);       // normalised

@@ -10,11 +10,10 @@ TEST_CASE("percent_encode: everything outside A-Za-z0-9-_.~ becomes %XX", "[plan
     CHECK(percent_encode("\xc3\xa9") == "%C3%A9");
 }
 
-TEST_CASE("percent_decode: either case, malformed escapes kept", "[plan][attributes]") {
-    CHECK(percent_decode("a%20b%2fc%2F") == "a b/c/");
-    CHECK(percent_decode("100%") == "100%");
-    CHECK(percent_decode("%zz%4") == "%zz%4");
-    CHECK(percent_decode(percent_encode("ssh-rsa AAAA== x\ny")) == "ssh-rsa AAAA== x\ny");
+TEST_CASE("normalise_sshkeys: either escape case, malformed escapes kept", "[plan][attributes]") {
+    CHECK(normalise_sshkeys("ssh-ed25519%20AAAA%2fc%0Assh-rsa%20B") == "ssh-ed25519 AAAA/c\nssh-rsa B");
+    CHECK(normalise_sshkeys("100%") == "100%");
+    CHECK(normalise_sshkeys(percent_encode("ssh-rsa AAAA== x\ny")) == "ssh-rsa AAAA== x\ny");
 }
 
 TEST_CASE("normalise_tags: lower-case, sorted, de-duplicated, joined by semicolons", "[plan][attributes]") {
