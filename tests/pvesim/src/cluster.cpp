@@ -798,10 +798,11 @@ TickResult ClusterState::tick() {
             }
             if (task.phase == Task::Phase::working && now >= task.due) {
                 auto event = hook_event_for(task);
-                if (!task.fail_message && !event.empty() && spec_.hook_events.count(event)) {
+                if (!task.fail_message && !task.hook_ran && !event.empty() && spec_.hook_events.count(event)) {
                     const auto* vm = find_vm(task.job.vmid);
                     if (vm) {
                         task.phase = Task::Phase::hooking;
+                        task.hook_ran = true;
                         task.hook_event = event;
                         result.hooks.push_back(HookCall{task.upid, event, vm->vmid, vm->node, effective_config(*vm)});
                         progress = true;

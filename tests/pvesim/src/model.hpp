@@ -141,6 +141,7 @@ struct Task {
     std::optional<std::string> fail_message;  // injected failure
     int warnings = 0;                         // injected warnings
     std::optional<std::string> hook_event;
+    bool hook_ran = false;
     std::optional<std::string> hook_error;
 };
 

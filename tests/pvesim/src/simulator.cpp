@@ -156,7 +156,8 @@ bool Simulator::load_state(std::string& error) {
     }
     std::lock_guard lock(mutex_);
     try {
-        for (auto& [name, cluster] : state.value("clusters", json::object()).items()) {
+        auto saved = state.value("clusters", json::object());
+        for (auto& [name, cluster] : saved.items()) {
             auto it = clusters_.find(name);
             if (it != clusters_.end()) it->second->state->load(cluster);
         }
