@@ -264,7 +264,8 @@ class ExampleEstateTest(unittest.TestCase):
     """examples/sim: four clusters, fingerprints in the state dir, token secrets in files."""
 
     def test_four_clusters_with_pinned_fingerprints(self):
-        sim = PveSim(config=os.path.join(HERE, "..", "..", "examples", "sim", "pve-sim.yaml")).start()
+        sim = PveSim(config=os.path.join(HERE, "..", "..", "examples", "sim", "pve-sim.yaml"),
+                     extra_args=["--ephemeral-ports"]).start()
         try:
             self.assertEqual(sorted(sim.ready["clusters"]), ["pa3", "pa4", "pa5", "th2"])
             for name, cluster in sim.ready["clusters"].items():

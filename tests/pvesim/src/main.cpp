@@ -47,6 +47,7 @@ int main(int argc, char** argv) {
     bool check_only = false;
     bool list_endpoints = false;
     bool allow_remote = false;
+    bool ephemeral_ports = false;
     int threads = 2;
     std::optional<std::uint64_t> seed;
     app.add_option("-c,--config", config_path, "configuration file (YAML)");
@@ -58,6 +59,8 @@ int main(int argc, char** argv) {
     app.add_flag("--no-persist", no_persist, "do not write STATE_DIR/state.json");
     app.add_option("--threads", threads, "server threads")->check(CLI::Range(1, 64));
     app.add_option("--seed", seed, "fault-injection seed (overrides the configuration file)");
+    app.add_flag("--ephemeral-ports", ephemeral_ports,
+                 "bind every cluster and the admin API to port 0 whatever the configuration says (parallel tests)");
     app.add_flag("--allow-remote", allow_remote, "allow listen addresses outside loopback");
     app.add_flag("--check-config", check_only, "validate the configuration file and exit");
     app.add_flag("--list-endpoints", list_endpoints, "print the API endpoints pve-sim implements and exit");
@@ -78,6 +81,10 @@ int main(int argc, char** argv) {
         return 2;
     }
     if (seed) config->seed = *seed;
+    if (ephemeral_ports) {
+        for (auto& cluster : config->clusters) cluster.listen_port = 0;
+        config->admin_port = 0;
+    }
     for (const auto& cluster : config->clusters) {
         if (!allow_remote && !loopback(cluster.listen_host)) {
             std::cerr << "pve-sim: cluster " << cluster.spec.name << " listens on " << cluster.listen_host

@@ -22,13 +22,24 @@ ProcessHookRunner::~ProcessHookRunner() { shutdown(); }
 
 void ProcessHookRunner::shutdown() {
     stopping_ = true;
-    std::vector<std::thread> threads;
+    std::vector<Watcher> watchers;
     {
         std::lock_guard lock(mutex_);
-        threads.swap(threads_);
+        watchers.swap(watchers_);
     }
-    for (auto& t : threads) {
-        if (t.joinable()) t.join();
+    for (auto& w : watchers) {
+        if (w.thread.joinable()) w.thread.join();
+    }
+}
+
+void ProcessHookRunner::reap_finished() {
+    for (auto it = watchers_.begin(); it != watchers_.end();) {
+        if (*it->finished) {
+            it->thread.join();
+            it = watchers_.erase(it);
+        } else {
+            ++it;
+        }
     }
 }
 
@@ -71,7 +82,9 @@ void ProcessHookRunner::run(const std::filesystem::path& executable, const std::
         return;
     }
     std::lock_guard lock(mutex_);
-    threads_.emplace_back([this, pid, label, done, fd = in_pipe[1], input = std::move(input)]() mutable {
+    reap_finished();
+    auto finished = std::make_shared<std::atomic<bool>>(false);
+    std::thread thread([this, pid, label, done, finished, fd = in_pipe[1], input = std::move(input)]() mutable {
         // Feed stdin (the hook may not read it all; SIGPIPE is ignored by the server).
         std::size_t written = 0;
         while (written < input.size()) {
@@ -81,7 +94,9 @@ void ProcessHookRunner::run(const std::filesystem::path& executable, const std::
         }
         ::close(fd);
         wait_child(pid, label, std::move(done));
+        *finished = true;
     });
+    watchers_.push_back(Watcher{std::move(thread), finished});
 }
 
 void ProcessHookRunner::wait_child(int pid, std::string label, Done done) {

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -30,8 +31,14 @@ private:
     std::filesystem::path log_file_;
     std::chrono::milliseconds timeout_;
     std::atomic<bool> stopping_{false};
+    struct Watcher {
+        std::thread thread;
+        std::shared_ptr<std::atomic<bool>> finished;
+    };
+    void reap_finished();  // joins watchers whose hook has ended (caller holds mutex_)
+
     std::mutex mutex_;
-    std::vector<std::thread> threads_;
+    std::vector<Watcher> watchers_;
 };
 
 }  // namespace pvesim
