@@ -59,7 +59,7 @@ std::optional<Params> parse_json_body(const std::string& body) {
         } else if (value.is_string()) {
             params[key] = value.get<std::string>();
         } else {
-            params[key] = value.dump();
+            params[key] = value.dump(-1, ' ', false, json::error_handler_t::replace);
         }
     }
     return params;

@@ -308,7 +308,9 @@ std::string Schema::check_named_format(const std::string& format, const std::str
         return "";
     }
     const auto& v = value;
-    if (base == "pve-vmid") return std::regex_match(v, std::regex("[1-9][0-9]{2,8}")) ? "" : "value does not look like a valid VM ID\n";
+    static const std::regex vmid_re("[1-9][0-9]{2,8}");
+    static const std::regex realm_re("[A-Za-z][A-Za-z0-9\\.\\-_]+");
+    if (base == "pve-vmid") return std::regex_match(v, vmid_re) ? "" : "value does not look like a valid VM ID\n";
     if (base == "pve-node") return is_node_name(v) ? "" : "value does not look like a valid node name\n";
     if (base == "dns-name") return is_dns_name(v) ? "" : "value does not look like a valid DNS name\n";
     if (base == "pve-tag") return invalid_tag(v) ? "invalid characters in tag\n" : "";
@@ -341,7 +343,7 @@ std::string Schema::check_named_format(const std::string& format, const std::str
         return fmt::format("unable to parse volume ID '{}'\n", v);
     }
     if (base == "pve-realm") {
-        return std::regex_match(v, std::regex("[A-Za-z][A-Za-z0-9\\.\\-_]+")) ? "" : fmt::format("value '{}' does not look like a valid realm\n", v);
+        return std::regex_match(v, realm_re) ? "" : fmt::format("value '{}' does not look like a valid realm\n", v);
     }
     if (base == "pve-qm-ipconfig") {
         std::string error;

@@ -10,7 +10,9 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <ctime>
+#include <iostream>
 
 namespace pvesim {
 
@@ -172,7 +174,13 @@ private:
 void AsioScheduler::at(TimePoint when, std::function<void()> task) {
     auto timer = std::make_shared<net::steady_timer>(io_, when);
     timer->async_wait([timer, task = std::move(task)](const beast::error_code& ec) {
-        if (!ec) task();
+        if (ec) return;
+        try {
+            task();
+        } catch (const std::exception& e) {
+            // A bug must not take every cluster down with it; say so loudly.
+            std::cerr << "pve-sim: internal error in a scheduled task: " << e.what() << "\n";
+        }
     });
 }
 
@@ -236,7 +244,18 @@ std::optional<int> bind(tcp::acceptor& acceptor, const std::string& host, int po
 std::optional<int> Server::listen_cluster(const std::string& cluster, const std::string& host, int port,
                                           std::shared_ptr<ssl::context> tls, std::string& error) {
     Handler handler = [this, cluster](HttpRequest request, std::function<void(Action)> done) {
-        simulator_.handle(cluster, std::move(request), std::move(done));
+        // `done` must run exactly once; keep a copy for the error path.
+        auto answer = std::make_shared<std::function<void(Action)>>(std::move(done));
+        auto once = std::make_shared<std::atomic<bool>>(false);
+        auto reply = [answer, once](Action action) {
+            if (!once->exchange(true)) (*answer)(std::move(action));
+        };
+        try {
+            simulator_.handle(cluster, std::move(request), reply);
+        } catch (const std::exception& e) {
+            std::cerr << "pve-sim: internal error: " << e.what() << "\n";
+            reply(Action{Action::Kind::reply, error_reply(ApiError::server(std::string("internal error: ") + e.what()))});
+        }
     };
     auto listener = std::make_shared<Listener>(io_, handler, std::move(tls), true);
     auto bound = bind(listener->acceptor, host, port, error);

@@ -41,7 +41,7 @@ HttpReply admin_json(int status, const json& body) {
     reply.status = status;
     reply.reason = status == 200 ? "OK" : status == 404 ? "Not Found" : status == 401 ? "Unauthorized" : "Bad Request";
     reply.content_type = "application/json";
-    reply.body = body.dump(1);
+    reply.body = body.dump(1, ' ', false, json::error_handler_t::replace);
     return reply;
 }
 
@@ -132,7 +132,7 @@ void Simulator::write_state_file() {
     auto temp = options_.state_dir / "state.json.tmp";
     {
         std::ofstream out(temp, std::ios::trunc);
-        out << state_json().dump(1) << "\n";
+        out << state_json().dump(1, ' ', false, json::error_handler_t::replace) << "\n";
         if (!out) return;
     }
     std::error_code ec;
@@ -267,7 +267,7 @@ void Simulator::finish(const std::shared_ptr<Pending>& pending, Action action) {
         entry.outcome = action.kind == Action::Kind::reply ? "reply" : action.kind == Action::Kind::reset ? "reset" : "no_answer";
         entry.faults = pending->context.faults.fired;
         if (log_file_.is_open()) {
-            log_file_ << to_json(entry).dump() << "\n";
+            log_file_ << to_json(entry).dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
             log_file_.flush();
         }
         log_.push_back(std::move(entry));
@@ -401,7 +401,7 @@ void Simulator::dispatch(std::vector<HookJob> hooks) {
         auto cluster = job.cluster;
         auto upid = job.call.upid;
         auto event = job.call.event;
-        hooks_.run(exe->second, event, payload.dump(), env, [this, cluster, upid, event](std::optional<std::string> error) {
+        hooks_.run(exe->second, event, payload.dump(-1, ' ', false, json::error_handler_t::replace), env, [this, cluster, upid, event](std::optional<std::string> error) {
             if (error && event == "start") error = "start failed: " + *error;
             hook_done(cluster, upid, std::move(error));
         });

@@ -503,3 +503,15 @@ TEST_CASE("simulator: admin API") {
     CHECK(state["clusters"]["th2"]["vms"].size() == 2);
     CHECK(h.admin("GET", "/nothing").status == 404);
 }
+
+TEST_CASE("simulator: bytes that are not UTF-8 do not break answers, logs or the state file") {
+    TempDir dir;
+    Harness h(kConfig, dir.path);
+    CHECK(h.api("PUT", "/nodes/pve1/qemu/9000/config", "description=caf%E9").status == 200);
+    auto config = h.data("GET", "/nodes/pve1/qemu/9000/config");
+    CHECK(config["description"].get<std::string>().rfind("caf", 0) == 0);
+    CHECK(h.api("GET", "/nodes/pve1/qemu/%FF/config").status == 400);
+    std::ifstream state(dir.path / "state.json");
+    CHECK(json::parse(state, nullptr, false).is_object());
+    CHECK(h.admin("GET", "/state").status == 200);
+}
