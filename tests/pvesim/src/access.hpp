@@ -49,7 +49,7 @@ struct AclEntry {
 // An authenticated caller.
 struct Identity {
     std::string user;      // user@realm
-    std::string token;     // token name, empty for ticket sessions
+    std::string token;     // token name, empty for ticket logins
     [[nodiscard]] std::string authid() const { return token.empty() ? user : user + "!" + token; }
     [[nodiscard]] bool is_token() const { return !token.empty(); }
 };

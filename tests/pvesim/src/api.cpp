@@ -400,7 +400,7 @@ std::optional<ApiError> ClusterApi::config_write_privileges(const Identity& who,
     return std::nullopt;
 }
 
-// --- helpers ---------------------------------------------------------------------------
+// --- shared steps ---------------------------------------------------------------------------
 
 std::optional<ApiStep> ClusterApi::wait_for_flock(Call& call, int vmid, bool shared, Millis wait) {
     auto busy = cluster_.flock_busy_until(vmid, shared);

@@ -41,10 +41,10 @@ std::string http_date() {
 using Handler = std::function<void(HttpRequest, std::function<void(Action)>)>;
 
 template <class Stream>
-class Session : public std::enable_shared_from_this<Session<Stream>> {
+class Connection : public std::enable_shared_from_this<Connection<Stream>> {
 public:
     template <class... Args>
-    Session(Handler handler, bool pve_headers, Args&&... args)
+    Connection(Handler handler, bool pve_headers, Args&&... args)
         : stream_(std::forward<Args>(args)...), handler_(std::move(handler)), pve_headers_(pve_headers) {}
 
     void run() {
@@ -195,11 +195,11 @@ struct Server::Listener : std::enable_shared_from_this<Listener> {
                 beast::error_code ignored;
                 socket.set_option(tcp::no_delay(true), ignored);
                 if (self->tls) {
-                    std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(self->handler, self->pve_headers,
+                    std::make_shared<Connection<beast::ssl_stream<beast::tcp_stream>>>(self->handler, self->pve_headers,
                                                                                     std::move(socket), *self->tls)
                         ->run();
                 } else {
-                    std::make_shared<Session<beast::tcp_stream>>(self->handler, self->pve_headers, std::move(socket))->run();
+                    std::make_shared<Connection<beast::tcp_stream>>(self->handler, self->pve_headers, std::move(socket))->run();
                 }
             }
             self->accept();
