@@ -1,3 +1,4 @@
+#include "core/text.hpp"
 #include "policy/render_policy.hpp"
 
 #include <fmt/format.h>
@@ -7,15 +8,6 @@
 namespace dnsctl {
 
 namespace {
-
-std::string join(const std::vector<std::string>& items, std::string_view separator) {
-    std::string out;
-    for (const auto& item : items) {
-        if (!out.empty()) out += separator;
-        out += item;
-    }
-    return out;
-}
 
 std::vector<std::string> names(const std::vector<DnsName>& list) {
     std::vector<std::string> out;
