@@ -381,7 +381,7 @@ TEST_CASE("pve-sim: an unrecognised 500 on a clone is not retried") {
     CHECK(count(sim.request_log(), "POST", "/clone", "").requests == 1);
 }
 
-TEST_CASE("pve-sim: a clone whose answer is lost is not repeated; re-observing finds it") {
+TEST_CASE("pve-sim: a clone whose answer is lost is not repeated, and re-observing finds it") {
     PveSim sim;
     auto raw = sim.api();
     SystemClock clock;
