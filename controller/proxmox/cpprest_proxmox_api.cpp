@@ -236,8 +236,27 @@ CpprestProxmoxApi::CpprestProxmoxApi(std::unique_ptr<Impl> impl) : impl_(std::mo
 
 CpprestProxmoxApi::~CpprestProxmoxApi() = default;
 
+namespace {
+
+// Exit order. cpprest's shared thread pool is a function-local static: its
+// destructor (which joins the pool's threads) is registered when the first
+// http_client is made. OpenSSL registers its own clean-up at exit when it is
+// first initialised. Exit handlers run in reverse order of registration, so if
+// OpenSSL were initialised after the pool (it would be, lazily, at the first
+// handshake), its clean-up would run first, and a pool thread still releasing a
+// finished request's connection would call SSL_free on torn-down OpenSSL
+// state: the process then hangs or crashes on exit. Initialising OpenSSL before
+// the first http_client makes the pool shut down first.
+void initialise_openssl_before_cpprest() {
+    static const int initialised = OPENSSL_init_ssl(OPENSSL_INIT_LOAD_SSL_STRINGS, nullptr);
+    (void)initialised;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<CpprestProxmoxApi>> CpprestProxmoxApi::open(CpprestProxmoxApiConfig config) {
     if (auto checked = check_config(config); !checked) return std::unexpected(checked.error());
+    initialise_openssl_before_cpprest();
     auto impl = std::make_unique<Impl>();
     impl->tls = std::make_shared<TlsCheck>();
     if (config.fingerprint_sha256) {
