@@ -1,8 +1,6 @@
-// dnsctl entry point: global library initialisation, plugin registration, then
-// the command table in cli/commands.cpp.
+// dnsctl entry point: process-wide set-up, then the command table in
+// cli/commands.cpp. Plugins are registered here, explicitly, once the
+// commands that use them exist (plugins/plugins.hpp); validate needs none.
 #include "cli/commands.hpp"
-#include "plugins.hpp"
 
-int main(int argc, char** argv) {
-    return dnsctl::run_cli(argc, argv);
-}
+int main(int argc, char** argv) { return dnsctl::run_cli(argc, argv); }

@@ -1,3 +1,4 @@
+#include "core/text.hpp"
 #include "plan/plan.hpp"
 
 #include <fmt/format.h>
@@ -32,22 +33,6 @@ public:
 private:
     std::vector<Step> steps_;
 };
-
-std::string lower(std::string_view text) {
-    std::string out(text);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
-
-std::string join(const std::vector<std::string>& parts, std::string_view separator) {
-    std::string out;
-    for (std::size_t i = 0; i < parts.size(); ++i) {
-        if (i > 0) out += separator;
-        out += parts[i];
-    }
-    return out;
-}
 
 std::optional<std::string> lock_of(const ObservedVm& vm) {
     if (vm.summary.lock && !vm.summary.lock->empty()) return vm.summary.lock;
@@ -533,7 +518,7 @@ private:
             unplanned(cluster.cluster, address);
             return;
         }
-        auto name = lower(config_value(*vm.config, "name"));
+        auto name = to_lower(config_value(*vm.config, "name"));
         auto tags = normalise_tags(config_value(*vm.config, "tags"));
         auto role = role_from_tags(tags);
         if (!options_.allow_destroy) {

@@ -1,3 +1,4 @@
+#include "core/text.hpp"
 #include "plan/vm_attributes.hpp"
 
 #include <fmt/format.h>
@@ -17,19 +18,6 @@ namespace {
 constexpr std::string_view kMarkerPrefix = "managed-by: dnsctl estate=";
 constexpr std::string_view kStampPrefix = "dnsctl-config: ";
 
-std::string lower(std::string_view text) {
-    std::string out(text);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
-
-std::string_view trim(std::string_view text) {
-    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
-    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
-    return text;
-}
-
 // Splits on any of `separators`, dropping empty pieces.
 std::vector<std::string_view> split_any(std::string_view text, std::string_view separators) {
     std::vector<std::string_view> out;
@@ -39,27 +27,6 @@ std::vector<std::string_view> split_any(std::string_view text, std::string_view 
         if (end == std::string_view::npos) end = text.size();
         if (end > start) out.push_back(text.substr(start, end - start));
         start = end + 1;
-    }
-    return out;
-}
-
-std::vector<std::string_view> split_lines(std::string_view text) {
-    std::vector<std::string_view> out;
-    std::size_t start = 0;
-    while (start < text.size()) {
-        auto end = text.find('\n', start);
-        if (end == std::string_view::npos) end = text.size();
-        out.push_back(text.substr(start, end - start));
-        start = end + 1;
-    }
-    return out;
-}
-
-std::string join(const std::vector<std::string>& parts, std::string_view separator) {
-    std::string out;
-    for (std::size_t i = 0; i < parts.size(); ++i) {
-        if (i > 0) out += separator;
-        out += parts[i];
     }
     return out;
 }
@@ -91,13 +58,13 @@ std::string normalise_interface(std::string_view text) {
     auto value = trim(text);
     if (value == "dhcp" || value == "auto") return std::string(value);
     if (auto parsed = IpInterface::parse(value)) return parsed->str();
-    return lower(value);
+    return to_lower(value);
 }
 
 std::string normalise_address(std::string_view text) {
     auto value = trim(text);
     if (auto parsed = IpAddress::parse(value)) return parsed->str();
-    return lower(value);
+    return to_lower(value);
 }
 
 std::string value_or(const VmConfig& config, std::string_view key, std::string_view fallback = {}) {
@@ -146,14 +113,14 @@ const AttributeSpec* find_attribute_spec(std::string_view name) {
 
 std::string normalise_tags(std::string_view tags) {
     std::vector<std::string> out;
-    for (auto tag : split_any(tags, ";, \t\n")) out.push_back(lower(tag));
+    for (auto tag : split_any(tags, ";, \t\n")) out.push_back(to_lower(tag));
     return join_tags(out);
 }
 
 std::string join_tags(const std::vector<std::string>& tags) {
     std::vector<std::string> out;
     for (const auto& tag : tags) {
-        auto t = lower(trim(tag));
+        auto t = to_lower(trim(tag));
         if (!t.empty()) out.push_back(std::move(t));
     }
     std::sort(out.begin(), out.end());
@@ -231,7 +198,7 @@ std::string normalise_ipconfig(std::string_view value) {
     std::vector<std::string> other;
     for (auto part : split_any(value, ",")) {
         auto [key_text, val] = split_option(trim(part));
-        auto key = lower(trim(key_text));
+        auto key = to_lower(trim(key_text));
         if (key == "ip" || key == "ip6") {
             known[key] = normalise_interface(val);
         } else if (key == "gw" || key == "gw6") {
@@ -258,7 +225,7 @@ std::string normalise_nameserver(std::string_view value) {
 std::string normalise_searchdomain(std::string_view value) {
     std::vector<std::string> out;
     for (auto part : split_any(value, " \t\n,;")) {
-        auto domain = lower(part);
+        auto domain = to_lower(part);
         while (!domain.empty() && domain.back() == '.') domain.pop_back();
         if (!domain.empty()) out.push_back(std::move(domain));
     }
@@ -295,9 +262,9 @@ NetDevice NetDevice::parse(std::string_view value) {
     NetDevice device;
     for (auto part : split_any(value, ",")) {
         auto [key_text, val] = split_option(trim(part));
-        auto key = lower(key_text);
+        auto key = to_lower(key_text);
         if (key == "model") {
-            device.model = lower(val);
+            device.model = to_lower(val);
         } else if (key == "macaddr") {
             device.mac = std::string(val);
         } else if (is_nic_model(key)) {
@@ -401,7 +368,7 @@ VmAttributes observed_attributes(const VmConfig& config, std::string_view status
             auto parsed = parse_memory_mib(text);
             value = parsed ? std::to_string(*parsed) : text;
         } else if (name == attr::kName) {
-            value = lower(trim(value_or(config, "name")));
+            value = to_lower(trim(value_or(config, "name")));
         } else if (name == attr::kNet0) {
             auto text = value_or(config, "net0");
             value = text.empty() ? "" : NetDevice::parse(text).managed();

@@ -1,3 +1,4 @@
+#include "core/text.hpp"
 #include "proxmox/error_classification.hpp"
 
 #include <fmt/format.h>
@@ -11,13 +12,6 @@ namespace dnsctl {
 namespace {
 
 bool contains(std::string_view text, std::string_view part) { return text.find(part) != std::string_view::npos; }
-
-std::string trim(std::string_view text) {
-    auto is_space = [](char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; };
-    while (!text.empty() && is_space(text.front())) text.remove_prefix(1);
-    while (!text.empty() && is_space(text.back())) text.remove_suffix(1);
-    return std::string(text);
-}
 
 // Multi-line PVE messages on one line.
 std::string one_line(std::string_view text) {
@@ -68,7 +62,7 @@ std::optional<std::pair<std::string, std::string>> missing_privilege(const std::
     static const std::regex kPattern(R"(Permission check failed \(([^,()]+),\s*([^()]+)\))");
     std::smatch match;
     if (!std::regex_search(text, match, kPattern)) return std::nullopt;
-    return std::pair{trim(match[1].str()), trim(match[2].str())};
+    return std::pair{std::string(trim(match[1].str())), std::string(trim(match[2].str()))};
 }
 
 Error make(ErrorKind kind, std::string message, bool maybe_applied = false) {
@@ -82,11 +76,11 @@ FailedReply parse_failed_reply(int status, std::string reason, std::string_view 
     auto json = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
     if (!json.is_object()) return reply;
     if (auto it = json.find("message"); it != json.end() && it->is_string()) {
-        reply.message = trim(it->get<std::string>());
+        reply.message = std::string(trim(it->get<std::string>()));
     }
     if (auto it = json.find("errors"); it != json.end() && it->is_object()) {
         for (const auto& [key, value] : it->items()) {
-            reply.errors[key] = trim(value.is_string() ? value.get<std::string>() : value.dump());
+            reply.errors[key] = std::string(trim(value.is_string() ? value.get<std::string>() : value.dump()));
         }
     }
     return reply;

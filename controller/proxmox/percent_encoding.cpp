@@ -1,3 +1,4 @@
+#include "core/text.hpp"
 #include "proxmox/percent_encoding.hpp"
 
 #include <fmt/format.h>
@@ -29,13 +30,6 @@ void append_escape(std::string& out, unsigned char c) {
     out.push_back(kHex[c & 0x0F]);
 }
 
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 }  // namespace
 
 std::string percent_encode(std::string_view text) {
@@ -61,8 +55,8 @@ Result<std::string> percent_decode(std::string_view text) {
             continue;
         }
         const bool complete = i + 2 < text.size();
-        const int hi = complete ? hex_value(text[i + 1]) : -1;
-        const int lo = complete ? hex_value(text[i + 2]) : -1;
+        const int hi = complete ? hex_digit_value(text[i + 1]) : -1;
+        const int lo = complete ? hex_digit_value(text[i + 2]) : -1;
         if (hi < 0 || lo < 0) {
             return fail(ErrorKind::invalid,
                         fmt::format("invalid percent-encoding at offset {}: '%' must be followed by two hex digits", i));

@@ -1,3 +1,4 @@
+#include "core/text.hpp"
 #include "proxmox/tls_pin.hpp"
 
 #include <fmt/format.h>
@@ -7,13 +8,6 @@
 namespace dnsctl {
 
 namespace {
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
 
 }  // namespace
 
@@ -31,7 +25,7 @@ Result<Sha256Fingerprint> parse_sha256_fingerprint(std::string_view text) {
     std::string digits;
     for (char c : text) {
         if (c == ':') continue;
-        if (hex_value(c) < 0) {
+        if (hex_digit_value(c) < 0) {
             return fail(ErrorKind::invalid,
                         fmt::format("'{}' is not a SHA-256 fingerprint: unexpected character '{}'", text, c));
         }
@@ -43,7 +37,7 @@ Result<Sha256Fingerprint> parse_sha256_fingerprint(std::string_view text) {
     }
     Sha256Fingerprint out{};
     for (std::size_t i = 0; i < out.size(); ++i) {
-        out[i] = static_cast<std::uint8_t>(hex_value(digits[2 * i]) * 16 + hex_value(digits[2 * i + 1]));
+        out[i] = static_cast<std::uint8_t>(hex_digit_value(digits[2 * i]) * 16 + hex_digit_value(digits[2 * i + 1]));
     }
     return out;
 }

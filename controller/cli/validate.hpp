@@ -1,0 +1,16 @@
+// `dnsctl validate`: load an inventory, check its diversity policy, offline.
+#pragma once
+
+#include <spdlog/logger.h>
+
+#include <filesystem>
+
+#include "cli/validate_view.hpp"
+
+namespace dnsctl {
+
+// Everything validate finds; the caller chooses the view. A missing file is a
+// diagnostic like any other (exit 1), not an exception.
+ValidationResult validate_inventory(const std::filesystem::path& path, spdlog::logger& log);
+
+}  // namespace dnsctl
