@@ -10,6 +10,7 @@
 #include <thread>
 #include <variant>
 
+#include "core/text.hpp"
 #include "proxmox/tasks.hpp"
 
 namespace dnsctl {
@@ -17,15 +18,6 @@ namespace dnsctl {
 namespace {
 
 double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
-
-std::string join(const std::vector<std::string>& parts, std::string_view separator) {
-    std::string out;
-    for (std::size_t i = 0; i < parts.size(); ++i) {
-        if (i > 0) out += separator;
-        out += parts[i];
-    }
-    return out;
-}
 
 // Limits concurrent clones on one node.
 class CloneSlots {

@@ -88,8 +88,18 @@ public:
         }
         return answer(ProxmoxMethod::clone, std::move(upid));
     }
-    Result<void> update_config(const std::string& node, Vmid vmid, const ConfigUpdate& update) override {
+    // Config keys the "server" accepts and silently drops.
+    void ignore_key(std::string key) {
+        std::lock_guard lock(mutex_);
+        ignored_.insert(std::move(key));
+    }
+    Result<void> update_config(const std::string& node, Vmid vmid, const ConfigUpdate& given) override {
         if (auto error = check("update_config", vmid)) return std::unexpected(*error);
+        ConfigUpdate update = given;
+        {
+            std::lock_guard lock(mutex_);
+            for (const auto& key : ignored_) update.set.erase(key);
+        }
         auto result = inner_.update_config(node, vmid, update);
         std::lock_guard lock(mutex_);
         if (result && lose_.erase(ProxmoxMethod::update_config) > 0) return std::unexpected(lost());
@@ -155,6 +165,7 @@ private:
     FakeProxmoxApi& inner_;
     mutable std::mutex mutex_;
     std::set<ProxmoxMethod> lose_;
+    std::set<std::string> ignored_;
     std::map<Vmid, std::string> locked_;
     std::map<std::string, int> clones_;  // running clone UPIDs -> polls left reporting "running"
     int max_clones_ = 0;
