@@ -56,7 +56,7 @@ struct OperationDeadlines {
 
 struct ExecuteOptions {
     int clones_per_node = 1;  // concurrent clones on one node (pains.md #1: storage lock timeouts)
-    Clock::duration poll_interval = std::chrono::seconds(1);
+    Clock::duration poll_interval = std::chrono::milliseconds(500);  // task status, locks, listings
     OperationDeadlines deadlines;
 };
 
