@@ -349,3 +349,26 @@ TEST_CASE("plan: per-cluster resolvers reach the VMs' cloud-init settings", "[cl
         }
     }
 }
+
+TEST_CASE("apply: a clone of an earlier run still in flight is waited for, then the VM is finished", "[cli][apply]") {
+    Setup s("in-flight");
+    auto& pa3 = s.fake("pa3");
+    pa3.set_clone_in_flight(true);
+    CloneRequest request;
+    request.newid = Vmid{5304};
+    request.name = "ns-ielo.rdem-systems.net";
+    request.description = "managed-by: dnsctl estate=rdem-systems";
+    REQUIRE(pa3.clone("pve-pa3-1", Vmid{9000}, request));  // an earlier run's clone, still running
+    pa3.set_clone_in_flight(false);
+    int sleeps = 0;
+    s.clock->on_sleep = [&] {
+        if (++sleeps == 3) pa3.finish_tasks();
+    };
+    CHECK(s.apply_yes() == kExitOk);
+    CHECK_THAT(s.out.str(), Catch::Contains("# vm[pa3/5304] has work in flight"));
+    CHECK_THAT(s.out.str(), Catch::Contains("Work in flight has ended; planning again:"));
+    CHECK_THAT(s.out.str(), Catch::Contains("# vm[pa3/5304] will be updated in-place and started"));
+    CHECK_THAT(s.out.str(), Catch::Contains("Verified"));
+    CHECK(pa3.calls(ProxmoxMethod::clone) == 1);
+    CHECK(pa3.vmids() == std::set<Vmid>{Vmid{5304}, Vmid{9000}});
+}
