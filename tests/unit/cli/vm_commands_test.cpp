@@ -296,7 +296,7 @@ TEST_CASE("apply: every step done but the clusters do not hold it is exit 3", "[
     CHECK_THAT(s.out.str(), Catch::Contains("vm[pa3/5304]"));
 }
 
-TEST_CASE("apply: the run lock is taken; a second apply fails at once", "[cli][apply]") {
+TEST_CASE("apply: the run lock is taken, a second apply fails at once", "[cli][apply]") {
     Setup s("lock");
     FlockRunLock lock(s.dir / ".dnsctl");
     auto held = lock.acquire("apply");
