@@ -60,7 +60,7 @@ CommandAction define_plan(CLI::App& sub) {
     auto out = std::make_shared<std::string>();
     sub.add_option("inventory", *inventory, "Inventory file (YAML)")->required();
     sub.add_flag("--json", request->json,
-                 "Print the plan as one JSON document (format_version 1.0, see controller/plan/PLAN_JSON.md)");
+                 "Print the plan as one JSON document (format_version 1.0, see README.md)");
     sub.add_option("--out", *out, "Also write the JSON plan, with observed-state digests, to this file")
         ->type_name("FILE");
     sub.add_flag("--detailed-exitcode", request->detailed_exitcode,
