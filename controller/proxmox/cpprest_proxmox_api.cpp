@@ -158,7 +158,34 @@ TransportStage transport_stage_of(std::string_view message, bool timed_out) {
 struct CpprestProxmoxApi::Impl {
     CpprestProxmoxApiConfig config;
     std::shared_ptr<TlsCheck> tls;
+    std::string base_uri;
+    http::client::http_client_config client_config;
+    // Reads share one client and its keep-alive connections.
     std::unique_ptr<http::client::http_client> client;
+
+    // cpprest silently sends a request again when the pooled connection it
+    // used turns out closed while the answer was awaited (eof/reset on the
+    // status line). For a mutating call that could apply it twice, so each
+    // one goes out on a fresh connection of its own client: a lost answer
+    // then surfaces as an error with maybe_applied set.
+    struct Reply {
+        int status = 0;
+        std::string reason;
+        std::string body;
+    };
+
+    static Reply read_reply(http::client::http_client& through, http::http_request& request) {
+        http::http_response response = through.request(request).get();
+        Reply reply{response.status_code(), utility::conversions::to_utf8string(response.reason_phrase()), {}};
+        reply.body = response.extract_utf8string(/*ignore_content_type=*/true).get();
+        return reply;
+    }
+
+    Reply send(http::http_request& request, bool mutating) {
+        if (!mutating) return read_reply(*client, request);
+        http::client::http_client one_shot(utility::conversions::to_string_t(base_uri), client_config);
+        return read_reply(one_shot, request);
+    }
 
     // Sends the call; the body of a 2xx answer, or the classified Error.
     Result<std::string> exchange(const ApiCall& call) {
@@ -171,14 +198,11 @@ struct CpprestProxmoxApi::Impl {
             request.headers().add("Accept", "application/json");
             if (!call.body.empty()) request.set_body(call.body, "application/x-www-form-urlencoded");
 
-            http::http_response response = client->request(request).get();
-            const int status = response.status_code();
-            std::string body = response.extract_utf8string(/*ignore_content_type=*/true).get();
-            if (config.logger) config.logger->debug("{} -> {}", call.describe(), status);
-            if (status >= 200 && status < 300) return body;
-            return in_context(classify_failure(
-                parse_failed_reply(status, utility::conversions::to_utf8string(response.reason_phrase()), body),
-                call.mutating));
+            Reply reply = send(request, call.mutating);
+            if (config.logger) config.logger->debug("{} -> {}", call.describe(), reply.status);
+            if (reply.status >= 200 && reply.status < 300) return std::move(reply.body);
+            return in_context(classify_failure(parse_failed_reply(reply.status, reply.reason, reply.body),
+                                               call.mutating));
         } catch (const http::http_exception& e) {
             const std::error_code code = e.error_code();
             const bool timed_out = code == std::errc::timed_out || code.value() == ETIMEDOUT;
@@ -259,6 +283,8 @@ Result<std::unique_ptr<CpprestProxmoxApi>> CpprestProxmoxApi::open(CpprestProxmo
     try {
         impl->client = std::make_unique<http::client::http_client>(utility::conversions::to_string_t(base),
                                                                      client_config);
+        impl->base_uri = base;
+        impl->client_config = client_config;
     } catch (const std::exception& e) {
         return fail(ErrorKind::invalid, fmt::format("Proxmox API URL '{}': {}", config.base_url, e.what()));
     }

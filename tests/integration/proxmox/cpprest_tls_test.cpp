@@ -168,14 +168,19 @@ TEST_CASE("CpprestProxmoxApi: 595 from the cluster proxy is unavailable (node un
     CHECK(mentions(config.error(), "595 No route to host"));
 }
 
-TEST_CASE("CpprestProxmoxApi: a write whose answer never comes may have been applied") {
+TEST_CASE("CpprestProxmoxApi: a write whose answer never comes may have been applied, and is sent once") {
     TlsTestServer server;
     auto api = open_api(server.pinned_config());
+    // A read first leaves a keep-alive connection in the pool: cpprest would
+    // silently send a request again if it went out on that connection and the
+    // connection then closed.
+    REQUIRE(api->list_nodes());
     auto upid = api->start("pve1", Vmid{101});
     REQUIRE_FALSE(upid);
     INFO(upid.error().message);
     CHECK(upid.error().kind == ErrorKind::unavailable);
     CHECK(upid.error().maybe_applied);
+    CHECK(server.recorded_starts() == "start\n");
 }
 
 TEST_CASE("CpprestProxmoxApi: a read that times out is unavailable and not 'maybe applied'") {

@@ -30,6 +30,7 @@ public:
     [[nodiscard]] std::filesystem::path certificate() const { return dir_.path() / "server.pem"; }
     [[nodiscard]] const std::filesystem::path& folder() const { return dir_.path(); }
     [[nodiscard]] std::string recorded_request() const { return read_file(dir_.path() / "record.json"); }
+    [[nodiscard]] std::string recorded_starts() const { return read_file(dir_.path() / "record.json.starts"); }
 
     // A config that trusts this server by pin; tests adjust it.
     [[nodiscard]] CpprestProxmoxApiConfig pinned_config() const;

@@ -10,12 +10,15 @@ Paths:
   GET  /api2/json/nodes/pve2/qemu/101/config    -> 595 No route to host
   GET  /api2/json/nodes/pve1/tasks/<UPID>/status -> stopped OK, only if the UPID came raw
   PUT  /api2/json/nodes/pve1/qemu/101/config    -> null; the request is written to <record>
-  POST /api2/json/nodes/pve1/qemu/101/status/start -> the connection is closed, no answer
+  POST /api2/json/nodes/pve1/qemu/101/status/start -> the connection is reset, no answer;
+                                                    each one is counted in <record>.starts
 """
 import argparse
 import json
 import os
+import socket
 import ssl
+import struct
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -81,7 +84,12 @@ def make_handler(expected_auth, record_path):
                 return
             self.read_body()
             if self.path == "/api2/json/nodes/pve1/qemu/101/status/start":
-                self.close_connection = True  # the request arrived; no answer leaves
+                with open(record_path + ".starts", "a") as f:
+                    f.write("start\n")
+                # The request arrived; no answer leaves: the connection is
+                # reset (RST, as a crashing proxy would).
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.close_connection = True
                 return
             self.reply(501, "Method 'POST %s' not implemented" % self.path, {"data": None})
 
