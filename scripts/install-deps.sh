@@ -12,4 +12,4 @@ apt-get install -y --no-install-recommends \
     libcpprest-dev libboost-dev libboost-system-dev \
     libyaml-cpp-dev libssh2-1-dev libspdlog-dev libfmt-dev \
     catch2 libldns-dev libkainjow-mustache-dev libcli11-dev \
-    nlohmann-json3-dev libpsl-dev libssl-dev openssl
+    nlohmann-json3-dev libpsl-dev libssl-dev openssl openssh-client

@@ -24,7 +24,7 @@ apt-get install -y --no-install-recommends \
     openssh-server openssh-client \
     knot knot-dnsutils nsd bind9 bind9-utils ldnsutils \
     iproute2 procps util-linux \
-    zonemaster-cli dnsperf
+    zonemaster-cli dnsperf hyperfine
 
 # Services the packages above may have started. Stop them and keep them from
 # coming back at boot; tests never rely on them.

@@ -10,6 +10,7 @@
 
 #include "cli/validate.hpp"
 #include "cli/validate_view.hpp"
+#include "cli/vm_commands.hpp"
 #include "core/logging.hpp"
 
 namespace dnsctl {
@@ -41,9 +42,77 @@ CommandAction define_validate(CLI::App& sub) {
     };
 }
 
-// plan, apply, check and ds join this table when they exist (DESIGN §5).
+// --replace, --allow-replace, --allow-destroy: shared by plan and apply.
+void add_plan_flags(CLI::App& sub, PlanFlags& flags) {
+    sub.add_option("--replace", flags.replace,
+                   "Rebuild this VM (address vm[<cluster>/<vmid>]); repeatable. Never the hidden primary")
+        ->type_name("ADDR")
+        ->allow_extra_args(false);
+    sub.add_flag("--allow-replace", flags.allow_replace,
+                 "Replace any VM that cannot be changed in place (e.g. a disk that would have to shrink)");
+    sub.add_flag("--allow-destroy", flags.allow_destroy,
+                 "Destroy VMs of this estate that left the inventory (never one still in a zone's NS RRset)");
+}
+
+CommandAction define_plan(CLI::App& sub) {
+    auto request = std::make_shared<PlanRequest>();
+    auto inventory = std::make_shared<std::string>();
+    auto out = std::make_shared<std::string>();
+    sub.add_option("inventory", *inventory, "Inventory file (YAML)")->required();
+    sub.add_flag("--json", request->json,
+                 "Print the plan as one JSON document (format_version 1.0, see README.md)");
+    sub.add_option("--out", *out, "Also write the JSON plan, with observed-state digests, to this file")
+        ->type_name("FILE");
+    sub.add_flag("--detailed-exitcode", request->detailed_exitcode,
+                 "Exit 0 when there is nothing to do, 2 when changes are pending, 1 on error");
+    add_plan_flags(sub, request->flags);
+    sub.footer(
+        "Validates the inventory and its policy, observes every cluster (read-only, in parallel) and shows what "
+        "apply would do. Changes nothing, anywhere.\n"
+        "Exit status: 0 success; 1 error, incomplete observation, or policy violated. With --detailed-exitcode: "
+        "0 no changes, 2 changes pending, 1 as before.");
+    return [request, inventory, out](CommandContext& context) {
+        request->inventory = *inventory;
+        if (!out->empty()) request->out = *out;
+        auto world = system_world(context.log);
+        return run_plan(*request, context, world);
+    };
+}
+
+CommandAction define_apply(CLI::App& sub) {
+    auto request = std::make_shared<ApplyRequest>();
+    auto inventory = std::make_shared<std::string>();
+    auto plan_file = std::make_shared<std::string>();
+    auto clones_per_node = std::make_shared<int>(1);
+    sub.add_option("inventory", *inventory, "Inventory file (YAML)")->required();
+    sub.add_option("--plan", *plan_file,
+                   "Apply this saved plan (from plan --out); refused when what it was made from has changed")
+        ->type_name("FILE");
+    sub.add_flag("--dry-run", request->dry_run, "Only show the plan (the same as dnsctl plan)");
+    sub.add_flag("--yes", request->yes, "Do not ask for confirmation");
+    sub.add_option("--clones-per-node", *clones_per_node, "Concurrent clones on one Proxmox node")
+        ->check(CLI::Range(1, 16))
+        ->capture_default_str();
+    add_plan_flags(sub, request->flags);
+    sub.footer(
+        "Takes the run lock, validates the inventory and its policy, observes, shows the plan and asks for "
+        "confirmation (type yes), then carries it out: the hidden primary first, new VMs in parallel across "
+        "clusters, changes to in-service nameservers one at a time. Finally observes again to verify.\n"
+        "Exit status: 0 converged; 1 error or stopped part-way; 3 every step applied but verification failed.");
+    return [request, inventory, plan_file, clones_per_node](CommandContext& context) {
+        request->inventory = *inventory;
+        if (!plan_file->empty()) request->plan_file = *plan_file;
+        auto world = system_world(context.log);
+        world.execute.clones_per_node = *clones_per_node;
+        return run_apply(*request, context, world);
+    };
+}
+
+// check and ds join this table when they exist (DESIGN §5).
 constexpr CommandSpec kCommands[] = {
     {"validate", "Check an inventory and its diversity policy, offline", define_validate},
+    {"plan", "Show what apply would change on the Proxmox clusters; changes nothing", define_plan},
+    {"apply", "Bring the nameserver VMs to what the inventory says, then verify", define_apply},
 };
 
 constexpr const char* kLogLevels[] = {"trace", "debug", "info", "warn", "error", "off"};

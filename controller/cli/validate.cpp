@@ -8,8 +8,13 @@
 namespace dnsctl {
 
 ValidationResult validate_inventory(const std::filesystem::path& path, spdlog::logger& log) {
+    return load_and_validate(path, log).result;
+}
+
+ValidatedInventory load_and_validate(const std::filesystem::path& path, spdlog::logger& log) {
     namespace fs = std::filesystem;
-    ValidationResult result;
+    ValidatedInventory validated;
+    ValidationResult& result = validated.result;
     result.inventory = path.string();
 
     std::error_code ec;
@@ -18,13 +23,13 @@ ValidationResult validate_inventory(const std::filesystem::path& path, spdlog::l
         result.diagnostics.error(SourceLocation{path.string()},
                                  "the inventory file does not exist (give the path of an inventory YAML file)");
         result.policy_skipped = "the inventory could not be read";
-        return result;
+        return validated;
     }
     if (fs::is_directory(status)) {
         result.diagnostics.error(SourceLocation{path.string()},
                                  "this is a directory; give the path of the inventory YAML file in it");
         result.policy_skipped = "the inventory could not be read";
-        return result;
+        return validated;
     }
 
     log.debug("loading inventory {}", path.string());
@@ -39,11 +44,12 @@ ValidationResult validate_inventory(const std::filesystem::path& path, spdlog::l
     // nameservers, no addresses): report the policy as not checked instead.
     if (loaded.diagnostics.has_errors() && loaded.inventory.nameservers.empty()) {
         result.policy_skipped = "no nameserver could be read from the inventory";
-        return result;
+        return validated;
     }
     result.policy = check_policy(loaded.inventory);
     log.debug("policy: {} errors, {} warnings", result.policy->error_count(), result.policy->warning_count());
-    return result;
+    validated.inventory = std::move(loaded.inventory);
+    return validated;
 }
 
 }  // namespace dnsctl

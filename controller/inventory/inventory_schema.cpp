@@ -409,6 +409,25 @@ const Section<Cluster>& cluster_section() {
                .doc = "VLAN tag on the bridge; none when absent.",
                .example = "53"},
               &Cluster::vlan);
+        s.add({.name = "resolvers",
+               .type = schema::list_of(schema::ip_address()),
+               .doc = "Recursive resolvers the VMs on this cluster use (cloud-init `nameserver`). When absent, "
+                      "dnsctl leaves the VMs' resolver settings alone (cloud-init then copies the Proxmox "
+                      "host's).",
+               .example = "[2001:db8:53::53, 198.51.100.2]"},
+              &Cluster::resolvers);
+        s.add({.name = "searchdomain",
+               .type = schema::dns_name(),
+               .doc = "DNS search domain of the VMs on this cluster (cloud-init `searchdomain`); only with "
+                      "`resolvers`. Default: the parent domain of each VM's name.",
+               .example = "rdem-systems.eu"},
+              &Cluster::searchdomain);
+        s.rule({"resolvers", "searchdomain"}, "`searchdomain` only together with `resolvers`",
+               [](const Cluster& cluster, RuleContext& ctx) {
+                   if (cluster.searchdomain && cluster.resolvers.empty()) {
+                       ctx.error("searchdomain is given without resolvers: dnsctl manages both or neither");
+                   }
+               });
         return s;
     }();
     return s;

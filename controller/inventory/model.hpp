@@ -41,6 +41,10 @@ struct Cluster {
     std::string storage;
     std::string bridge;
     std::optional<int> vlan;
+    // The VMs' own resolvers (cloud-init `nameserver`, `searchdomain`). Empty:
+    // dnsctl leaves both alone and cloud-init takes the Proxmox host's.
+    std::vector<IpAddress> resolvers;
+    std::optional<DnsName> searchdomain;  // default: the parent domain of each VM's name
     SourceLocation where;
 };
 

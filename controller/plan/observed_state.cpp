@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <future>
 #include <set>
 #include <thread>
 
@@ -77,14 +78,16 @@ ClusterObservation observe_cluster(const Inventory& inventory, const Cluster& cl
     ClusterObservation obs;
     obs.cluster = cluster.name;
 
+    // The two listings at once: every round trip counts with a distant cluster.
+    auto listing_reply = std::async(std::launch::async, [&api] { return api.list_vms(); });
     auto nodes = api.list_nodes();
+    auto listing = listing_reply.get();
     if (!nodes) {
         obs.mark_incomplete(nodes.error().kind, describe_failure("GET /nodes", nodes.error()));
         logger.warn("cluster {}: observation incomplete: {}", cluster.name, obs.problems.back().message);
         return obs;
     }
     obs.nodes = std::move(*nodes);
-    auto listing = api.list_vms();
     if (!listing) {
         obs.mark_incomplete(listing.error().kind, describe_failure("GET /cluster/resources", listing.error()));
         logger.warn("cluster {}: observation incomplete: {}", cluster.name, obs.problems.back().message);
@@ -146,47 +149,62 @@ ClusterObservation observe_cluster(const Inventory& inventory, const Cluster& cl
         }
     }
 
-    for (auto vmid : relevant) {
+    // One reader per VM, several at once (each VM's own reads stay in
+    // order); problems are collected per VM and reported in VMID order, so
+    // the result does not depend on which answer came first.
+    std::vector<Vmid> to_read(relevant.begin(), relevant.end());
+    std::vector<std::optional<ObservationProblem>> problems(to_read.size());
+    auto read_vm = [&](std::size_t index) {
+        const Vmid vmid = to_read[index];
         auto& vm = obs.vms.at(vmid);
         const auto& node = vm.summary.node;
+        auto problem = [&](ErrorKind kind, std::string message) {
+            problems[index] = ObservationProblem{kind, std::move(message)};
+        };
         if (!node_online(node)) {
-            obs.mark_incomplete(ErrorKind::unavailable,
-                                fmt::format("VM {} is on node {}, which is unreachable", vmid.value, node));
-            continue;
+            problem(ErrorKind::unavailable, fmt::format("VM {} is on node {}, which is unreachable", vmid.value, node));
+            return;
         }
         auto config = api.get_config(node, vmid);
         if (!config) {
-            obs.mark_incomplete(config.error().kind,
-                                describe_failure(fmt::format("GET config of VM {} on {}", vmid.value, node),
-                                                 config.error()));
-            continue;
+            problem(config.error().kind,
+                    describe_failure(fmt::format("GET config of VM {} on {}", vmid.value, node), config.error()));
+            return;
         }
         vm.config = std::move(*config);
-        if (vm.summary.is_template) continue;
+        if (vm.summary.is_template) return;
         bool ours = vm.owned_by(inventory.estate);
-        if (!ours && !inventory_vmids.contains(vmid)) continue;  // another estate's VM: not ours to look at
+        if (!ours && !inventory_vmids.contains(vmid)) return;  // another estate's VM: not ours to look at
 
         bool locked = vm.in_flight();
         if (locked || (ours && vm.summary.status != "running")) {
             auto tasks = api.active_tasks(node, vmid);
             if (!tasks) {
-                obs.mark_incomplete(tasks.error().kind,
-                                    describe_failure(fmt::format("GET active tasks of VM {}", vmid.value),
-                                                     tasks.error()));
-                continue;
+                problem(tasks.error().kind,
+                        describe_failure(fmt::format("GET active tasks of VM {}", vmid.value), tasks.error()));
+                return;
             }
             vm.active_tasks = std::move(*tasks);
         }
         if (ours && vm.summary.status == "stopped") {
             auto cloudinit = api.get_cloudinit(node, vmid);
             if (!cloudinit) {
-                obs.mark_incomplete(cloudinit.error().kind,
-                                    describe_failure(fmt::format("GET cloud-init of VM {}", vmid.value),
-                                                     cloudinit.error()));
-                continue;
+                problem(cloudinit.error().kind,
+                        describe_failure(fmt::format("GET cloud-init of VM {}", vmid.value), cloudinit.error()));
+                return;
             }
             vm.cloudinit = std::move(*cloudinit);
         }
+    };
+    constexpr std::size_t kConcurrentReads = 8;
+    for (std::size_t first = 0; first < to_read.size(); first += kConcurrentReads) {
+        std::vector<std::jthread> readers;
+        for (std::size_t i = first; i < std::min(first + kConcurrentReads, to_read.size()); ++i) {
+            readers.emplace_back(read_vm, i);
+        }
+    }  // each batch joins before the next starts
+    for (auto& problem : problems) {
+        if (problem) obs.mark_incomplete(problem->kind, std::move(problem->message));
     }
 
     if (obs.complete) {

@@ -63,11 +63,12 @@ struct ObservedState {
 using ClusterApis = std::map<std::string, ProxmoxApi*>;
 
 // Reads every cluster of the inventory concurrently (one thread per cluster):
-// GET /nodes and GET /cluster/resources?type=vm, then one config read per
-// relevant VM (the template's included), plus active tasks / cloud-init only
-// where they matter (locked or stopped VMs). A
-// failed read makes that cluster incomplete; nothing is inferred from it.
-// Implementations of ProxmoxApi are used from one thread each.
+// GET /nodes and GET /cluster/resources?type=vm (both at once), then one
+// config read per relevant VM (the template's included; up to 8 VMs at once),
+// plus active tasks / cloud-init only where they matter (locked or stopped
+// VMs). Two round trips per cluster for a converged estate, whatever its size
+// (DESIGN §10). A failed read makes that cluster incomplete; nothing is
+// inferred from it. Implementations of ProxmoxApi must allow concurrent calls.
 ObservedState observe(const Inventory& inventory, const ClusterApis& apis, spdlog::logger& logger);
 
 // One cluster (used by observe, and by an executor re-checking one cluster).

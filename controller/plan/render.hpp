@@ -1,6 +1,6 @@
 // Views of a Plan. Both are pure and read the same value: the human text
 // (Terraform-like) and the JSON document of `plan --json` / `plan --out`
-// (schema in PLAN_JSON.md). Sensitive attributes are redacted in both.
+// (schema in README.md, "The plan as JSON"). Sensitive attributes are redacted in both.
 #pragma once
 
 #include <string>

@@ -9,6 +9,7 @@
 #include <openssl/x509_vfy.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <fstream>
 #include <mutex>
 #include <system_error>
@@ -132,6 +133,11 @@ Result<void> check_config(const CpprestProxmoxApiConfig& config) {
 }
 
 }  // namespace
+
+void skip_default_ca_loading() {
+    ::setenv(X509_get_default_cert_file_env(), "/dev/null", 1);
+    ::setenv(X509_get_default_cert_dir_env(), "/dev/null", 1);
+}
 
 TransportStage transport_stage_of(std::string_view message, bool timed_out) {
     if (timed_out) return TransportStage::timeout;
@@ -274,7 +280,19 @@ Result<std::unique_ptr<CpprestProxmoxApi>> CpprestProxmoxApi::open(CpprestProxmo
     if (config.ca_file) ca_file = config.ca_file->string();
     client_config.set_ssl_context_callback([tls, ca_file](boost::asio::ssl::context& context) {
         SSL_CTX* native = context.native_handle();
-        if (ca_file) SSL_CTX_load_verify_locations(native, ca_file->c_str(), nullptr);
+        // cpprest has loaded OpenSSL's default CA paths into this new context
+        // already. A cluster trusts exactly what its configuration names, so
+        // the store is replaced: the CA file alone, nothing with a pin (the
+        // callback compares the leaf), the system bundle only with neither.
+        X509_STORE* store = X509_STORE_new();
+        if (store != nullptr) {
+            if (ca_file) {
+                X509_STORE_load_locations(store, ca_file->c_str(), nullptr);
+            } else if (!tls->pin) {
+                X509_STORE_load_locations(store, X509_get_default_cert_file(), X509_get_default_cert_dir());
+            }
+            SSL_CTX_set_cert_store(native, store);  // takes ownership, frees the old store
+        }
         SSL_CTX_set_cert_verify_callback(native, &verify_certificate, tls.get());
     });
 

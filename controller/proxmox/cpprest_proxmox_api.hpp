@@ -73,6 +73,16 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
+// cpprestsdk builds a TLS context for every connection and first loads
+// OpenSSL's default CA bundle into it (about 40 ms of CPU each, most of a
+// no-change `plan`), although CpprestProxmoxApi then replaces that trust store
+// with the cluster's own. Call once at process start, before any thread: it
+// points OpenSSL's default CA file and folder (SSL_CERT_FILE, SSL_CERT_DIR) at
+// nothing for this process and those it starts. CpprestProxmoxApi itself
+// never relies on them (without a CA file or pin it loads the system bundle
+// from OpenSSL's compiled-in paths).
+void skip_default_ca_loading();
+
 // Which stage of a request a cpprest http_client failure message belongs to
 // (the messages of cpprestsdk 2.10's asio client). Exposed for unit tests.
 TransportStage transport_stage_of(std::string_view cpprest_message, bool timed_out);

@@ -16,24 +16,8 @@ namespace {
 
 using nlohmann::json;
 
-bool is_ipv4(const std::string& text) {
-    in_addr addr{};
-    return inet_pton(AF_INET, text.c_str(), &addr) == 1;
-}
-
-bool is_ipv6(const std::string& text) {
-    in6_addr addr{};
-    return inet_pton(AF_INET6, text.c_str(), &addr) == 1;
-}
-
-bool is_cidr(const std::string& text, bool v6) {
-    auto slash = text.find('/');
-    if (slash == std::string::npos) return false;
-    std::int64_t len = 0;
-    if (!parse_int(text.substr(slash + 1), len)) return false;
-    if (len <= 7 || len > (v6 ? 128 : 32)) return false;
-    return v6 ? is_ipv6(text.substr(0, slash)) : is_ipv4(text.substr(0, slash));
-}
+// PVE's CIDR format wants a mask of at least 8 bits.
+bool is_pve_cidr(const std::string& text, bool v6) { return is_cidr(text, v6, 8); }
 
 bool is_volume_id(const std::string& text) {
     static const std::regex re(R"([a-z][a-z0-9\-_.]*[a-z0-9]:.+)", std::regex::icase);
@@ -326,12 +310,12 @@ std::string Schema::check_named_format(const std::string& format, const std::str
     if (base == "address") {
         return is_ipv4(v) || is_ipv6(v) || is_dns_name(v) ? "" : fmt::format("value does not look like a valid address: {}\n", v);
     }
-    if (base == "CIDR") return is_cidr(v, false) || is_cidr(v, true) ? "" : "value does not look like a valid CIDR network\n";
+    if (base == "CIDR") return is_pve_cidr(v, false) || is_pve_cidr(v, true) ? "" : "value does not look like a valid CIDR network\n";
     if (base == "pve-ipv4-config") {
-        return v == "dhcp" || v == "manual" || is_cidr(v, false) ? "" : "value does not look like a valid ipv4 network configuration\n";
+        return v == "dhcp" || v == "manual" || is_pve_cidr(v, false) ? "" : "value does not look like a valid ipv4 network configuration\n";
     }
     if (base == "pve-ipv6-config") {
-        return v == "dhcp" || v == "auto" || v == "manual" || is_cidr(v, true) ? "" : "value does not look like a valid ipv6 network configuration\n";
+        return v == "dhcp" || v == "auto" || v == "manual" || is_pve_cidr(v, true) ? "" : "value does not look like a valid ipv6 network configuration\n";
     }
     if (base == "disk-size") {
         auto size = parse_size(v);

@@ -45,6 +45,8 @@ std::string decode(std::string_view text, bool plus_is_space) {
     return out;
 }
 
+}  // namespace
+
 bool is_ipv4(const std::string& text) {
     in_addr addr{};
     return inet_pton(AF_INET, text.c_str(), &addr) == 1;
@@ -55,16 +57,14 @@ bool is_ipv6(const std::string& text) {
     return inet_pton(AF_INET6, text.c_str(), &addr) == 1;
 }
 
-bool is_cidr(const std::string& text, bool v6) {
+bool is_cidr(const std::string& text, bool v6, int min_length) {
     auto slash = text.find('/');
     if (slash == std::string::npos) return false;
     std::int64_t len = 0;
     if (!parse_int(text.substr(slash + 1), len)) return false;
-    if (len < 0 || len > (v6 ? 128 : 32)) return false;
+    if (len < min_length || len > (v6 ? 128 : 32)) return false;
     return v6 ? is_ipv6(text.substr(0, slash)) : is_ipv4(text.substr(0, slash));
 }
-
-}  // namespace
 
 std::vector<std::string> split_list(std::string_view text) {
     std::vector<std::string> out;

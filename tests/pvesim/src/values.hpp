@@ -34,6 +34,10 @@ bool valid_ssh_public_keys(std::string_view decoded);
 std::vector<std::string> split_lines(std::string_view text);
 
 bool is_dns_name(std::string_view text);
+bool is_ipv4(const std::string& text);
+bool is_ipv6(const std::string& text);
+// "address/length" with a length from min_length up to the family's width.
+bool is_cidr(const std::string& text, bool v6, int min_length = 0);
 bool is_node_name(std::string_view text);
 bool is_storage_id(std::string_view text);
 bool is_pool_id(std::string_view text);

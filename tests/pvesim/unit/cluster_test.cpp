@@ -367,7 +367,7 @@ TEST_CASE("cluster: nextid is the lowest free VMID") {
     CHECK(w.state.next_free_vmid() == 100);
 }
 
-TEST_CASE("cluster: state survives a save and load; work in flight does not") {
+TEST_CASE("cluster: state survives a save and load, work in flight does not") {
     World w;
     auto done = w.clone_101();
     w.run(Millis(2000));

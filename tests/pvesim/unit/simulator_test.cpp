@@ -188,7 +188,7 @@ TEST_CASE("simulator: password login, ticket cookie and CSRF") {
     CHECK(renew.reply.status == 200);
 }
 
-TEST_CASE("simulator: lists leave out what the token cannot see; actions are 403 naming the privilege") {
+TEST_CASE("simulator: lists leave out what the token cannot see, actions are 403 naming the privilege") {
     Harness h;
     std::string limited = "PVEAPIToken=limited@pve!t=limited-secret";
     auto resources = json::parse(h.api("GET", "/cluster/resources?type=vm", "", limited).body)["data"];
@@ -224,7 +224,7 @@ TEST_CASE("simulator: parameter errors are 400 with the errors object") {
     CHECK(json::parse(conflict.body)["errors"]["node"] == "duplicate parameter (already defined in URI) with conflicting values!");
 }
 
-TEST_CASE("simulator: a missing VM is a 500 'does not exist'; unknown paths 501") {
+TEST_CASE("simulator: a missing VM is a 500 'does not exist', unknown paths 501") {
     Harness h;
     auto missing = h.api("GET", "/nodes/pve1/qemu/999/config");
     CHECK(missing.status == 500);
@@ -424,7 +424,7 @@ TEST_CASE("simulator: task faults give failing tasks and WARNINGS") {
     CHECK(h.api("GET", "/nodes/pve1/qemu/102/config").status == 500);
 }
 
-TEST_CASE("simulator: an unreachable node answers 595; the cluster view keeps its VMs") {
+TEST_CASE("simulator: an unreachable node answers 595, the cluster view keeps its VMs") {
     Harness h;
     CHECK(h.admin("POST", "/clusters/th2/nodes/pve2", {{"unreachable", true}}).status == 200);
     auto status = h.api("GET", "/nodes/pve2/qemu/200/status/current");

@@ -4,7 +4,7 @@
 
 using namespace pvesim;
 
-TEST_CASE("normalise_tags: lower-cased, de-duplicated, sorted, ';'-joined") {
+TEST_CASE("normalise_tags: lower-cased, de-duplicated, sorted, semicolon-joined") {
     CHECK(normalise_tags("prod,DNS") == "dns;prod");
     CHECK(normalise_tags("b a;A  c,b") == "a;b;c");
     CHECK(normalise_tags("") == "");

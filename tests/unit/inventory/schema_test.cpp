@@ -190,7 +190,7 @@ items:
     CHECK(t.items[0].where.column == 3);
 }
 
-TEST_CASE("schema walker: absent keys take their defaults, nested sections included; optional ones stay empty") {
+TEST_CASE("schema walker: absent keys take their defaults, nested sections included, optional ones stay empty") {
     auto w = walk("text: hi\nitems: {a.example.eu: {label: x}}\n");
     INFO(all(w.diagnostics));
     REQUIRE(w.diagnostics.empty());
@@ -369,7 +369,7 @@ TEST_CASE("schema: paths join keys with dots and entries with brackets") {
     CHECK(join_path(list) == "asn_sources[0][1]");
 }
 
-TEST_CASE("yaml adapter: locations are 1-based; empty values sit at their key; parse errors at the parser's mark") {
+TEST_CASE("yaml adapter: locations are 1-based, empty values sit at their key, parse errors at the parser's mark") {
     Diagnostics diagnostics;
     auto doc = parse_yaml_document("a: 1\nb:\n  c: x\nd:\n", "f.yaml", diagnostics);
     REQUIRE(doc);
@@ -393,7 +393,7 @@ TEST_CASE("yaml adapter: locations are 1-based; empty values sit at their key; p
     CHECK(complex.items()[0].message == "a map key must be a plain name, not a list or a map");
 }
 
-TEST_CASE("yaml adapter: a second document is an error; a recursive alias does not recurse forever") {
+TEST_CASE("yaml adapter: a second document is an error, a recursive alias does not recurse forever") {
     Diagnostics two;
     auto doc = parse_yaml_document("a: 1\n---\nb: 2\n", "two.yaml", two);
     REQUIRE(doc);

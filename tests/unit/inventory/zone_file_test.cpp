@@ -95,7 +95,7 @@ TEST_CASE("read_zone_file: syntax errors and out-of-zone data are reported with 
     CHECK(report.problems[2].message == "elsewhere.example.org. is outside the zone syntax-error.eu.");
 }
 
-TEST_CASE("read_zone_file: a zone needs one SOA at its apex and NS records there; $INCLUDE is refused") {
+TEST_CASE("read_zone_file: a zone needs one SOA at its apex and NS records there, $INCLUDE is refused") {
     struct Case {
         std::string_view text;
         int line;
