@@ -1131,6 +1131,17 @@ ApiStep ClusterApi::tasks_list(Call& call) {
     auto typefilter = call.get("typefilter");
     auto userfilter = call.get("userfilter");
     bool errors_only = call.flag("errors");
+    // statusfilter: ok, warning, error, unknown (case-insensitive); a running
+    // task is none of them.
+    std::set<std::string> statuses;
+    for (const auto& item : split_list(call.get("statusfilter"))) statuses.insert(to_lower(item));
+    auto status_type = [](const Task& task) -> std::string {
+        if (task.running) return "running";
+        if (task.exitstatus == "OK") return "ok";
+        if (task.exitstatus.rfind("WARNINGS: ", 0) == 0) return "warning";
+        if (task.exitstatus == "unexpected status") return "unknown";
+        return "error";
+    };
     auto start = call.integer("start", 0);
     auto limit = call.integer("limit", 50);
     json all = json::array();
@@ -1143,6 +1154,7 @@ ApiStep ClusterApi::tasks_list(Call& call) {
         if (!typefilter.empty() && task.type != typefilter) continue;
         if (!userfilter.empty() && task.user.find(userfilter) == std::string::npos) continue;
         if (errors_only && (task.running || task.exitstatus == "OK")) continue;
+        if (!statuses.empty() && !statuses.count(status_type(task))) continue;
         all.push_back(task_entry(task));
     }
     json page = json::array();

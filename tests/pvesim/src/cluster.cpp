@@ -448,12 +448,34 @@ std::optional<std::string> ClusterState::apply_update(Vm& vm, const ConfigUpdate
         if (auto it = vm.config.find("lock"); it != vm.config.end()) return fmt::format("VM is locked ({})", it->second);
     }
     if (update.set.empty() && update.deletes.empty() && update.reverts.empty()) return "no options specified";
+    Config set = update.set;
+    // `cdrom` is an alias of ide2 as a CD-ROM drive.
+    if (auto it = set.find("cdrom"); it != set.end()) {
+        auto value = it->second;
+        set.erase(it);
+        if (!set.count("ide2")) set["ide2"] = value.find("media=") == std::string::npos ? value + ",media=cdrom" : value;
+    }
     // Normalise everything first so a bad value changes nothing.
     Config values;
-    for (const auto& [key, raw] : update.set) {
+    for (const auto& [key, raw] : set) {
         std::string value = raw;
         if (auto error = normalise_value(vm, key, value)) return *error;
         values[key] = value;
+    }
+    // A boot order names devices the VM has (or gets in this update) and is
+    // stored as "order=a;b".
+    if (auto it = values.find("boot"); it != values.end()) {
+        auto parsed = schema_.parse_property_string(*named_property_format("pve-qm-boot"), it->second, "boot", nullptr);
+        if (parsed && parsed->count("order")) {
+            auto conf = effective_config(vm);
+            auto devices = split_list(parsed->at("order"));
+            for (const auto& device : devices) {
+                bool exists = conf.count(device) || values.count(device);
+                bool deleted = std::find(update.deletes.begin(), update.deletes.end(), device) != update.deletes.end();
+                if (!exists || deleted) return fmt::format("invalid bootorder: device '{}' does not exist'", device);
+            }
+            it->second = devices.empty() ? std::string() : "order=" + join(devices, ";");
+        }
     }
     for (const auto& key : update.reverts) {
         vm.pending.erase(key);

@@ -390,3 +390,37 @@ TEST_CASE("cluster: state survives a save and load, work in flight does not") {
     // the half-made clone keeps its lock, as on a real node after a crash
     CHECK(restored.state.find_vm(102)->config.at("lock") == "clone");
 }
+
+TEST_CASE("cluster: the cdrom alias is ide2 as a CD-ROM, a boot order names existing devices") {
+    World w;
+    w.clone_101();
+    w.run(Millis(2000));
+    ConfigUpdate update;
+    update.set = {{"cdrom", "none"}};
+    REQUIRE(w.state.update_config(101, update));
+    CHECK(w.state.find_vm(101)->config.at("ide2") == "none,media=cdrom");
+    CHECK_FALSE(w.state.find_vm(101)->config.count("cdrom"));
+
+    update.set = {{"boot", "order=scsi0;ide2;net0"}};
+    REQUIRE(w.state.update_config(101, update));
+    CHECK(w.state.find_vm(101)->config.at("boot") == "order=scsi0;ide2;net0");
+    update.set = {{"boot", "order=scsi0 net0"}};  // any list separator, stored with ";"
+    REQUIRE(w.state.update_config(101, update));
+    CHECK(w.state.find_vm(101)->config.at("boot") == "order=scsi0;net0");
+    update.set = {{"boot", "order=scsi0;scsi5"}};
+    auto missing = w.state.update_config(101, update);
+    REQUIRE_FALSE(missing);
+    CHECK(missing.error().status == 500);
+    CHECK(missing.error().message == "invalid bootorder: device 'scsi5' does not exist'");
+    // a device added in the same update counts; one deleted in it does not
+    update.set = {{"boot", "order=net1"}, {"net1", "virtio,bridge=vmbr0"}};
+    REQUIRE(w.state.update_config(101, update));
+    update.set = {{"boot", "order=net1"}};
+    update.deletes = {"net1"};
+    CHECK_FALSE(w.state.update_config(101, update));
+    CHECK(w.state.find_vm(101)->config.at("boot") == "order=net1");
+    update.set = {{"boot", "cdn"}};
+    update.deletes = {};
+    REQUIRE(w.state.update_config(101, update));
+    CHECK(w.state.find_vm(101)->config.at("boot") == "cdn");
+}

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include <fstream>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -130,6 +131,15 @@ struct Harness {
 
     HttpReply admin(const std::string& method, const std::string& path, const json& body = nullptr) {
         return sim->handle_admin(HttpRequest{method, path, {}, body.is_null() ? "" : body.dump()});
+    }
+
+    // A power action on a VM of pve1, its hook (if any) reporting success, to the task's end.
+    json power(int vmid, const std::string& action, const std::string& body = "") {
+        auto upid = data("POST", fmt::format("/nodes/pve1/qemu/{}/status/{}", vmid, action), body).get<std::string>();
+        auto before = hooks.calls.size();
+        scheduler.advance(Millis(500));
+        for (auto i = before; i < hooks.calls.size(); ++i) hooks.finish(i);
+        return wait_task(upid);
     }
 
     std::string clone(int newid, const std::string& extra = "") {
@@ -514,4 +524,23 @@ TEST_CASE("simulator: bytes that are not UTF-8 do not break answers, logs or the
     std::ifstream state(dir.path / "state.json");
     CHECK(json::parse(state, nullptr, false).is_object());
     CHECK(h.admin("GET", "/state").status == 200);
+}
+
+TEST_CASE("simulator: the task list filters by status type") {
+    Harness h;
+    h.wait_task(h.clone(101));
+    h.admin("PUT", "/faults", {{"rules", {{{"id", "warn"}, {"action", "task_warnings"}, {"path", "/nodes/*/qemu/*/status/start"}, {"ordinals", {0}}}}}});
+    CHECK(h.power(101, "start")["exitstatus"] == "WARNINGS: 1");
+    CHECK(h.power(101, "start")["exitstatus"] == "VM 101 already running");
+    auto types = [&](const std::string& filter) {
+        std::multiset<std::string> out;
+        for (const auto& task : h.data("GET", "/nodes/pve1/tasks?statusfilter=" + filter)) out.insert(task["type"].get<std::string>());
+        return out;
+    };
+    CHECK(types("ok") == std::multiset<std::string>{"qmclone"});
+    CHECK(types("warning") == std::multiset<std::string>{"qmstart"});
+    CHECK(types("ERROR") == std::multiset<std::string>{"qmstart"});
+    CHECK(types("ok,warning,error").size() == 3);
+    CHECK(types("unknown").empty());
+    CHECK(h.api("GET", "/nodes/pve1/tasks?statusfilter=running").status == 400);
 }
