@@ -787,8 +787,8 @@ json ClusterApi::vm_status(const Vm& vm) const {
     if (conf.count("template") && conf.at("template") == "1") status["template"] = 1;
     if (vm.running) {
         status["pid"] = vm.pid;
-        status["running-machine"] = "pc-i440fx-9.2+pve1";
-        status["running-qemu"] = "9.2.0";
+        status["running-machine"] = cluster_.running_machine(vm);
+        status["running-qemu"] = cluster_.spec().qemu_version;
     }
     return status;
 }
@@ -805,7 +805,10 @@ ApiStep ClusterApi::qemu_list(Call& call) {
         for (const char* key : {"pid", "lock", "tags", "template"}) {
             if (status.contains(key)) entry[key] = status[key];
         }
-        if (call.flag("full") && vm.running) entry["qmpstatus"] = "running";
+        if (call.flag("full") && vm.running) {
+            // The full listing asks QEMU, like status/current.
+            for (const char* key : {"qmpstatus", "running-machine", "running-qemu"}) entry[key] = status[key];
+        }
         list.push_back(entry);
     }
     return json_reply(list);
@@ -1020,7 +1023,8 @@ ApiStep ClusterApi::status_current(Call& call) {
 ApiStep ClusterApi::power(Call& call, TaskJob::Kind kind) {
     auto vm = cluster_.vm_on_node(call.vmid(), call.node(), true);
     if (!vm) return error_reply(vm.error());
-    auto upid = cluster_.power(kind, call.vmid(), call.flag("skiplock"), call.flag("forceStop"), task_options(call));
+    auto machine = kind == TaskJob::Kind::start ? call.get("machine") : std::string();
+    auto upid = cluster_.power(kind, call.vmid(), call.flag("skiplock"), call.flag("forceStop"), task_options(call), machine);
     if (!upid) return error_reply(upid.error());
     return json_reply(*upid);
 }

@@ -526,6 +526,36 @@ TEST_CASE("simulator: bytes that are not UTF-8 do not break answers, logs or the
     CHECK(h.admin("GET", "/state").status == 200);
 }
 
+TEST_CASE("simulator: status/current reports the running machine and QEMU, only while running") {
+    Harness h;
+    auto stopped = h.data("GET", "/nodes/pve1/qemu/9000/status/current");
+    CHECK_FALSE(stopped.contains("running-machine"));
+    CHECK_FALSE(stopped.contains("running-qemu"));
+    auto running = h.data("GET", "/nodes/pve2/qemu/200/status/current");  // running from the configuration, no machine key
+    CHECK(running["running-machine"] == "pc-i440fx-9.2+pve1");
+    CHECK(running["running-qemu"] == "9.2.0");
+
+    h.wait_task(h.clone(101));
+    h.api("PUT", "/nodes/pve1/qemu/101/config", "machine=q35");
+    CHECK(h.power(101, "start")["exitstatus"] == "OK");
+    auto q35 = h.data("GET", "/nodes/pve1/qemu/101/status/current");
+    CHECK(q35["running-machine"] == "pc-q35-9.2+pve1");
+    CHECK(q35["running-qemu"] == "9.2.0");
+    // the full listing carries them too; the plain one does not
+    for (const auto& [query, full] : {std::pair{"?full=1", true}, std::pair{"", false}}) {
+        for (const auto& vm : h.data("GET", std::string("/nodes/pve1/qemu") + query)) {
+            if (vm["vmid"] != 101) continue;
+            CHECK(vm.contains("running-machine") == full);
+            if (full) CHECK(vm["running-machine"] == "pc-q35-9.2+pve1");
+        }
+    }
+    CHECK(h.power(101, "stop")["exitstatus"] == "OK");
+    CHECK_FALSE(h.data("GET", "/nodes/pve1/qemu/101/status/current").contains("running-machine"));
+    // a start with the `machine` parameter runs that machine
+    CHECK(h.power(101, "start", "machine=pc-i440fx-8.1")["exitstatus"] == "OK");
+    CHECK(h.data("GET", "/nodes/pve1/qemu/101/status/current")["running-machine"] == "pc-i440fx-8.1+pve0");
+}
+
 TEST_CASE("simulator: the task list filters by status type") {
     Harness h;
     h.wait_task(h.clone(101));
