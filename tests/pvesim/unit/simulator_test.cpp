@@ -574,3 +574,37 @@ TEST_CASE("simulator: the task list filters by status type") {
     CHECK(types("unknown").empty());
     CHECK(h.api("GET", "/nodes/pve1/tasks?statusfilter=running").status == 400);
 }
+
+TEST_CASE("simulator: after a crash mid-clone the new VM keeps lock: clone and no task is active") {
+    TempDir dir;
+    std::string upid;
+    {
+        Harness h(kConfig, dir.path);
+        upid = h.clone(101);
+        CHECK(h.data("GET", "/nodes/pve1/tasks?vmid=9000&source=active").size() == 1);
+        // the process dies here: nothing after the clone request is saved
+    }
+    Harness again(kConfig, dir.path);
+    std::string error;
+    REQUIRE(again.sim->load_state(error));
+    auto config = again.data("GET", "/nodes/pve1/qemu/101/config");
+    CHECK(config["lock"] == "clone");
+    // no task works on it: neither by the new VMID nor by the source's (a
+    // qmclone task's id is the source VMID)
+    for (const char* vmid : {"101", "9000"}) {
+        auto active = again.api("GET", std::string("/nodes/pve1/tasks?vmid=") + vmid + "&source=active");
+        REQUIRE(active.status == 200);
+        auto body = json::parse(active.body);
+        CHECK(body["data"] == json::array());
+        CHECK(body["total"] == 0);
+    }
+    auto status = again.data("GET", "/nodes/pve1/tasks/" + upid + "/status");
+    CHECK(status["status"] == "stopped");
+    CHECK(status["exitstatus"] == "unexpected status");
+    CHECK(again.data("GET", "/nodes/pve1/tasks?source=all&vmid=9000")[0]["status"] == "unexpected status");
+    // and it stays locked until someone unlocks it (PVE: qm unlock 101)
+    again.scheduler.advance(Millis(5000));
+    CHECK(again.api("PUT", "/nodes/pve1/qemu/101/config", "cores=2").reason == "VM is locked (clone)");
+    CHECK(again.admin("POST", "/clusters/th2/vms/101/lock", {{"lock", ""}}).status == 200);
+    CHECK(again.api("PUT", "/nodes/pve1/qemu/101/config", "cores=2").status == 200);
+}
