@@ -52,6 +52,7 @@ std::pair<std::string, int> split_index(std::string_view name) {
     while (pos > 0 && std::isdigit(static_cast<unsigned char>(name[pos - 1]))) --pos;
     if (pos == name.size() || pos == 0) return {"", -1};
     if (name.size() - pos > 1 && name[pos] == '0') return {"", -1};
+    if (name.size() - pos > 4) return {"", -1};  // no option has that many (and stoi would overflow)
     return {std::string(name.substr(0, pos)), std::stoi(std::string(name.substr(pos)))};
 }
 
@@ -218,8 +219,10 @@ const std::map<std::string, Verifier, std::less<>>& string_verifiers() {
              static const std::regex range(R"(\s*(\d+)(?:-(\d+))?\s*)");
              for (const auto& part : split(v, ',')) {
                  std::smatch m;
-                 if (!std::regex_match(part, m, range)) return "unable to parse cpuset option\n";
-                 if (m[2].matched && std::stoull(m[2].str()) < std::stoull(m[1].str())) return "unable to parse cpuset option\n";
+                 std::int64_t from = 0;
+                 std::int64_t to = 0;
+                 if (!std::regex_match(part, m, range) || !parse_int(m[1].str(), from)) return "unable to parse cpuset option\n";
+                 if (m[2].matched && (!parse_int(m[2].str(), to) || to < from)) return "unable to parse cpuset option\n";
              }
              return "";
          }},

@@ -94,6 +94,8 @@ TEST_CASE("schema: tags and property strings") {
           std::string::npos);
     auto index = validate("PUT", kConfig, {{"node", "pve1"}, {"vmid", "101"}, {"net32", "virtio,bridge=vmbr0"}});
     CHECK(index.count("net32"));  // net0..net31 only
+    auto huge = validate("PUT", kConfig, {{"node", "pve1"}, {"vmid", "101"}, {"net99999999999999999999", "virtio,bridge=vmbr0"}});
+    CHECK(huge["net99999999999999999999"] == "property is not defined in schema and the schema does not allow additional properties");
 }
 
 TEST_CASE("schema: property strings print canonically") {
@@ -283,6 +285,7 @@ TEST_CASE("schema: startup order, hotplug, cpuset, privileges, storage maps, tas
     CHECK(config("affinity", "0,5,8-11") == "");
     CHECK(config("affinity", "3-1") == "invalid format - unable to parse cpuset option\n");
     CHECK(config("affinity", "a") == "invalid format - unable to parse cpuset option\n");
+    CHECK(config("affinity", "1-99999999999999999999999") == "invalid format - unable to parse cpuset option\n");
     auto ticket = validate("POST", "/access/ticket", {{"username", "root@pam"}, {"password", "x"}, {"path", "/vms"}, {"privs", "VM.Audit,Sys.Audit"}});
     CHECK(ticket.empty());
     ticket = validate("POST", "/access/ticket", {{"username", "root@pam"}, {"password", "x"}, {"path", "/vms"}, {"privs", "VM.Audit,Probe.Nothing"}});
