@@ -207,13 +207,21 @@ class NegativeParameterTest(unittest.TestCase):
         with open(TABLE, encoding="utf-8") as f:
             cls.table = json.load(f)
         cls.sim = PveSim().start()
+        try:
+            cls.log_in()
+        except BaseException:
+            cls.sim.cleanup()  # tearDownClass does not run when setUpClass fails
+            raise
+
+    @classmethod
+    def log_in(cls):
         cluster = cls.sim.cluster()
         cls.base = cluster["url"] + "/api2/json"
         cls.http = requests.Session()
         # per request: a `verify` set on the requests.Session loses to REQUESTS_CA_BUNDLE
         cls.certificate = cluster["certificate_file"]
         login = cls.http.post(cls.base + "/access/ticket", data={"username": "root@pam", "password": ROOT_PASSWORD},
-                                 verify=cls.certificate, timeout=10)
+                              verify=cls.certificate, timeout=10)
         login.raise_for_status()
         ticket = login.json()["data"]
         cls.http.cookies.set("PVEAuthCookie", ticket["ticket"])
