@@ -21,8 +21,6 @@ A host is
 Files of a host: STATE_DIR/hosts/<cluster>-<vmid>/ (overlay upper folders,
 the host's own folders, console.log, host.json).
 """
-import errno
-import hashlib
 import ipaddress
 import json
 import os
@@ -32,7 +30,6 @@ import select
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 import threading
 import time

@@ -6,7 +6,6 @@ import json
 import os
 import pathlib
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -43,8 +42,12 @@ def lab_routes():
     for family in ("-4", "-6"):
         for route in kernel.ip_json(family, "route", "show", "table", "all"):
             dst = route.get("dst", "")
+            kind = route.get("type", "unicast")
+            text = (f"{kind} " if kind != "unicast" else "") + dst
+            text += f" dev {route['dev']}" if route.get("dev") else ""
+            text += f" table {route.get('table', 'main')}"
             if route.get("dev") == plan.BRIDGE:
-                out.append(f"{dst} dev {route.get('dev')} table {route.get('table', 'main')}")
+                out.append(text)
                 continue
             if dst in ("", "default"):
                 continue
@@ -55,7 +58,7 @@ def lab_routes():
             if network.prefixlen == 0:
                 continue
             if any(p.version == network.version and p.overlaps(network) for p in plan.LAB_PREFIXES):
-                out.append(f"{dst} dev {route.get('dev')} table {route.get('table', 'main')}")
+                out.append(text)
     return out
 
 
@@ -287,7 +290,8 @@ def up(args):
             raise LabError("the lab is already up (`lab status` shows it, `lab down` stops it)")
         raise LabError("a previous lab left things behind: run `lab down` first")
     left = leftovers(survey(state_dir))
-    left.pop("files", None)
+    for kind in ("files", "routes", "addresses"):    # routes and addresses: check_free below says more
+        left.pop(kind, None)
     if left:
         owner = records.owner_of_bridge()
         who = f" (lab bridge owned by {owner})" if owner else ""
@@ -359,14 +363,16 @@ def teardown(state_dir):
     for netns in lab_netns():
         stray = [(pid, kernel.process_start(pid)) for pid in kernel.pids_in_netns(netns)]
         kernel.stop_processes([s for s in stray if s[1] is not None], grace=2.0)
-    # 5. Namespaces, links (routes through the bridge go with it).
-    for netns in lab_netns():
-        kernel.ip("netns", "del", netns, check=False)
-    for link in lab_links():
-        if link != plan.BRIDGE:
-            kernel.ip("link", "del", link, check=False)
-    if plan.BRIDGE in lab_links():
-        kernel.ip("link", "del", plan.BRIDGE, check=False)
+    # 5. Namespaces, links (routes through the bridge go with it), in one `ip` each;
+    #    one by one if a batch stops half-way.
+    for batch in ([f"netns del {n}" for n in lab_netns()],
+                  [f"link del {l}" for l in lab_links() if l != plan.BRIDGE],
+                  [f"link del {plan.BRIDGE}"] if plan.BRIDGE in lab_links() else []):
+        try:
+            kernel.ip_batch(batch)
+        except RuntimeError:
+            for command in batch:
+                kernel.ip(*command.split(), check=False)
     # 6. /run/netns as it was found.
     state = records.read_state(state_dir)
     if state is not None and os.path.isdir("/run/netns") and not os.listdir("/run/netns"):
@@ -432,8 +438,7 @@ def status(args):
                 say(f"  host {name}: {host['name']} init PID {host['pid']} in {host['netns']}, "
                     f"{', '.join(host['addresses'] or [])}")
             for kind, items in left.items():
-                for item in items:
-                    say(f"  {kind}: {item}")
+                say(f"  {kind}: {', '.join(map(str, items))}")
     return {"up": EXIT_UP, "down": EXIT_DOWN, "partial": EXIT_PARTIAL}[verdict]
 
 
@@ -499,7 +504,7 @@ def ssh_(args):
         raise LabError(f"cannot read the host key through the guest agent: {error}") from None
     known = state_dir / "known_hosts.d" / f"{host['cluster']}-{host['vmid']}"
     known.parent.mkdir(exist_ok=True)
-    names = ",".join(f"[{a}]" if ":" in a else a for a in host["addresses"])
+    names = ",".join(host["addresses"])
     known.write_text(f"{names} {key[0]} {key[1]}\n")
     inventory = yaml.safe_load(pathlib.Path(inventory_of(state_dir) or plan.DEFAULT_INVENTORY).read_text())
     user = args.user or (inventory.get("ssh") or {}).get("user", "dnsctl")

@@ -25,7 +25,6 @@ import json
 import os
 import pathlib
 import pwd
-import shlex
 import signal
 import socket
 import subprocess
@@ -796,8 +795,8 @@ def reload(unit):
 def enable(unit, quiet=False):
     if not unit.wanted_by() and not unit.install_aliases():
         if not quiet:
-            print(f"The unit files have no installation config (WantedBy=, RequiredBy=, Alias=),\n"
-                  f"so they are not meant to be enabled using systemctl.", file=sys.stderr)
+            print("The unit files have no installation config (WantedBy=, RequiredBy=, Alias=),\n"
+                  "so they are not meant to be enabled using systemctl.", file=sys.stderr)
         return
     target_path = os.path.join("/lib/systemd/system", unit.name) if unit.path.startswith("/lib") else unit.path
     links = [os.path.join(ETC_UNITS, f"{t}.{k}", unit.name) for t, k in unit.wanted_by()]
@@ -1104,7 +1103,7 @@ def systemctl(argv):
         for name in names:
             try:
                 unit = load(name)
-            except UnitError as error:
+            except UnitError:
                 print(f"Unit {canonical(name)} could not be found.", file=sys.stderr)
                 code = 4
                 continue

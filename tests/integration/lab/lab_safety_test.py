@@ -10,7 +10,7 @@ import time
 import unittest
 
 import labtest
-from labtest import lab, plan
+from labtest import lab
 
 
 class LabSafetyTest(unittest.TestCase):

@@ -10,7 +10,6 @@ otherwise); ctest runs one lab at a time (RESOURCE_LOCK lab)."""
 import concurrent.futures
 import json
 import os
-import re
 import tempfile
 import time
 import unittest
@@ -86,7 +85,7 @@ class LabTest(unittest.TestCase):
                 self.assertEqual(lines[1], server.fqdn.split(".")[0])
                 self.assertIn('PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"', out)
                 self.assertIn("sudo-ok", out)
-                self.assertRegex(out, r"Knot DNS 3\.")
+                self.assertRegex(out, r"Knot DNS\), version 3\.")
                 self.assertRegex(out, r"NSD version 4\.")
                 self.assertRegex(out, r"BIND 9\.")
         # Over IPv6 too, and a changed key is refused (no trust on first use).
@@ -110,7 +109,7 @@ class LabTest(unittest.TestCase):
         out = labtest.ssh(addresses(second)[0], self.known_hosts,
                           f"for f in /tmp/{token} /etc/{token} /var/lib/{token}; do test -e $f && echo $f; done; "
                           f"sudo test -e /root/{token} && echo /root/{token}; "
-                          f"ls {labtest.STATE} {labtest.ROOT} 2>/dev/null | head -3; true").stdout
+                          f"find {labtest.STATE} {labtest.ROOT} -mindepth 1 -maxdepth 1 2>/dev/null | head -3; true").stdout
         self.assertEqual(out.strip(), "", "files of one host seen by another, or the lab's state visible")
         for path in (f"/tmp/{token}", f"/etc/{token}", f"/var/lib/{token}"):
             self.assertFalse(os.path.exists(path), f"{path} leaked into the machine")
@@ -130,7 +129,7 @@ class LabTest(unittest.TestCase):
                     "sudo systemctl enable --now nsd && systemctl is-active nsd && "
                     "systemctl is-enabled knot || true; sudo touch /var/lib/survives")
         answer = labtest.kdig_json(plan.PROBE_NS, address, ".", "SOA")
-        self.assertIn(answer["rcodeName"], ("REFUSED", "NOERROR"))
+        self.assertIn(answer["RCODE"], (0, 5))  # NOERROR or REFUSED: nsd answers
         began = time.monotonic()
         pve.task("POST", f"{pve.vm(server.vmid)}/status/stop")
         TIMES["VM stop"] = time.monotonic() - began
@@ -147,7 +146,7 @@ class LabTest(unittest.TestCase):
                           check=False).stdout
         self.assertEqual(out.split(), ["active", "inactive", "/var/lib/survives"])
         answer = labtest.kdig_json(plan.PROBE_NS, address, ".", "SOA")
-        self.assertIn(answer["rcodeName"], ("REFUSED", "NOERROR"))
+        self.assertIn(answer["RCODE"], (0, 5))  # NOERROR or REFUSED: nsd answers
 
     def test_5_a_vm_without_the_templates_shape_gets_no_host(self):
         pve = self.pve["th2"]
@@ -169,12 +168,12 @@ class LabTest(unittest.TestCase):
             tld = zone.rsplit(".", 1)[1]
             with self.subTest(zone=zone):
                 referral = labtest.kdig_json(plan.PROBE_NS, root, f"{tld}.", "NS")
-                servers = [d for _o, t, d in labtest.rrs(referral, "authoritySRRs") if t == "NS"]
+                servers = [d for _o, t, d in labtest.rrs(referral, "authorityRRs") if t == "NS"]
                 self.assertTrue(servers, f"root gives no referral for {tld}")
                 glue = {o: d for o, t, d in labtest.rrs(referral, "additionalRRs") if t == "A"}
                 tld_server = glue[servers[0].lower()]
                 answer = labtest.kdig_json(plan.PROBE_NS, tld_server, f"{zone}.", "NS")
-                ns = sorted(d.rstrip(".").lower() for _o, t, d in labtest.rrs(answer, "authoritySRRs") if t == "NS")
+                ns = sorted(d.rstrip(".").lower() for _o, t, d in labtest.rrs(answer, "authorityRRs") if t == "NS")
                 self.assertEqual(ns, sorted(s.fqdn for s in ESTATE.nameservers))
                 extra = labtest.rrs(answer, "additionalRRs")
                 for server in ESTATE.nameservers:
@@ -197,7 +196,7 @@ class LabTest(unittest.TestCase):
                                  str(labtest.STATE / "root-anchor.key"), "-r", str(plan.ROOT_HINTS),
                                  "a.nic.eu", "A").stdout
         self.assertRegex(trace, r"\[T\] a\.nic\.eu\.\s+\d+\s+IN\s+A\s+")
-        self.assertNotIn("[B]", trace)
+        self.assertNotRegex(trace, r"(?m)^\[B\]")
 
     def test_7_publish_ds(self):
         zone = "rdem-systems.fr"

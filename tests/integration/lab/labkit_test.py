@@ -4,7 +4,6 @@ parsing and computation, the ASN zone, the registry's delegations, and which
 VMs become hosts."""
 import base64
 import ipaddress
-import pathlib
 import tempfile
 import unittest
 
