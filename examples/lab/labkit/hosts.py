@@ -277,25 +277,30 @@ def _mounts(spec, folder, state_dir):
     # The lab's other namespaces are mounted under /run/netns: a host must not pin them.
     if kernel.is_mountpoint("/run/netns"):
         kernel.umount("/run/netns")
+    # A fresh /run first, and in it the two folders the rest comes from (the host's
+    # own files, the lab's code): they stay reachable whatever is mounted over the
+    # paths they live at (the repository may be under /home, /tmp, /root…).
+    kernel.mount("tmpfs", "/run", "tmpfs", kernel.MS_NOSUID | kernel.MS_NODEV, "mode=0755,size=64m")
+    for path, mode in (("/run/lock", 0o1777), ("/run/user", 0o755), ("/run/systemd/system", 0o755),
+                       ("/run/systemd/journal", 0o755), ("/run/dnslab/lib/labkit", 0o755),
+                       ("/run/dnslab/bin", 0o755), ("/run/dnslab/host", 0o700)):
+        os.makedirs(path, exist_ok=True)
+        os.chmod(path, mode)
+    kernel.mount(str(folder), "/run/dnslab/host", None, kernel.MS_BIND)
+    kernel.mount(str(plan.LAB_DIR / "labkit"), "/run/dnslab/lib/labkit", None, kernel.MS_BIND)
+    kernel.mount(None, "/run/dnslab/lib/labkit", None, kernel.MS_BIND | kernel.MS_REMOUNT | kernel.MS_RDONLY)
+    own = pathlib.Path("/run/dnslab/host")
     kernel.umount("/proc")
     kernel.mount("proc", "/proc", "proc", kernel.MS_NOSUID | kernel.MS_NODEV | kernel.MS_NOEXEC)
     kernel.umount("/sys")
     kernel.mount("sysfs", "/sys", "sysfs", kernel.MS_NOSUID | kernel.MS_NODEV | kernel.MS_NOEXEC)
     for target, name in OVERLAYS:
-        upper, work = folder / name / "upper", folder / name / "work"
+        upper, work = own / name / "upper", own / name / "work"
         kernel.mount("overlay", target, "overlay", 0, f"lowerdir={target},upperdir={upper},workdir={work}")
     for target, name, _mode in OWN_DIRS:
-        kernel.mount(str(folder / name), target, None, kernel.MS_BIND)
-    kernel.mount("tmpfs", "/run", "tmpfs", kernel.MS_NOSUID | kernel.MS_NODEV, "mode=0755,size=64m")
-    for path, mode in (("/run/lock", 0o1777), ("/run/user", 0o755), ("/run/systemd/system", 0o755),
-                       ("/run/systemd/journal", 0o755), ("/run/dnslab/lib", 0o755), ("/run/dnslab/bin", 0o755)):
-        os.makedirs(path, exist_ok=True)
-        os.chmod(path, mode)
+        kernel.mount(str(own / name), target, None, kernel.MS_BIND)
     _private_dev("/run/dnslab/dev")
     # The service manager: the lab's code, read-only, behind the usual commands.
-    os.mkdir("/run/dnslab/lib/labkit")
-    kernel.mount(str(plan.LAB_DIR / "labkit"), "/run/dnslab/lib/labkit", None, kernel.MS_BIND)
-    kernel.mount(None, "/run/dnslab/lib/labkit", None, kernel.MS_BIND | kernel.MS_REMOUNT | kernel.MS_RDONLY)
     for name, target in SHIMS:
         shim = f"/run/dnslab/bin/{name}"
         _write(shim, "#!/usr/bin/python3\n# The lab's service manager (examples/lab/labkit/units.py).\n"
@@ -306,6 +311,8 @@ def _mounts(spec, folder, state_dir):
             kernel.mount(shim, target, None, kernel.MS_BIND)
         else:
             os.symlink(shim, f"/usr/local/sbin/{name}")
+    kernel.umount("/run/dnslab/host")
+    os.rmdir("/run/dnslab/host")
     # What a VM would not see: the repository and the lab's state (keys, tokens, other hosts).
     for hidden in {plan.REPO_DIR, pathlib.Path(state_dir).resolve()}:
         if hidden.is_dir():
@@ -427,6 +434,7 @@ def _others_alive():
 def host_init(spec, folder, state_dir, report):
     """PID 1 of the host. Boots, reports "ok" or the error on `report`, then
     reaps, collects syslog lines, and shuts down on SIGTERM."""
+    kernel.set_comm("init")
     # An init of a PID namespace only receives the signals it handles: install them first.
     stopping = []
     wake_r, wake_w = os.pipe()

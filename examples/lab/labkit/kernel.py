@@ -68,6 +68,11 @@ def prctl(option, value):
     _check(_libc.prctl(option, ctypes.c_ulong(value), 0, 0, 0), "prctl")
 
 
+def set_comm(name):
+    """The process name `ps -o comm` and /proc/PID/comm show (15 bytes at most)."""
+    _libc.prctl(15, ctypes.c_char_p(name.encode()[:15]), 0, 0, 0)   # PR_SET_NAME
+
+
 def netns_path(name):
     return f"/run/netns/{name}"
 
@@ -132,11 +137,12 @@ def ip(*args, netns=None, check=True):
     return run(argv, check=check)
 
 
-def ip_batch(commands, netns=None):
-    """Several `ip` commands in one process (much faster than one each)."""
+def ip_batch(commands, netns=None, force=False):
+    """Several `ip` commands in one process (much faster than one each); with
+    force, every command runs even when one fails (`ip -force`)."""
     if not commands:
         return
-    argv = ["ip"] + (["-n", netns] if netns else []) + ["-batch", "-"]
+    argv = ["ip"] + (["-n", netns] if netns else []) + (["-force"] if force else []) + ["-batch", "-"]
     run(argv, input="\n".join(commands) + "\n")
 
 

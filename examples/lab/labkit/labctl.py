@@ -363,16 +363,16 @@ def teardown(state_dir):
     for netns in lab_netns():
         stray = [(pid, kernel.process_start(pid)) for pid in kernel.pids_in_netns(netns)]
         kernel.stop_processes([s for s in stray if s[1] is not None], grace=2.0)
-    # 5. Namespaces, links (routes through the bridge go with it), in one `ip` each;
-    #    one by one if a batch stops half-way.
-    for batch in ([f"netns del {n}" for n in lab_netns()],
-                  [f"link del {l}" for l in lab_links() if l != plan.BRIDGE],
-                  [f"link del {plan.BRIDGE}"] if plan.BRIDGE in lab_links() else []):
-        try:
-            kernel.ip_batch(batch)
-        except RuntimeError:
-            for command in batch:
-                kernel.ip(*command.split(), check=False)
+    # 5. Links (a veth goes with both ends; routes through the bridge go with it),
+    #    then namespaces, one `ip` each; what is already gone is no error.
+    links = lab_links()
+    batch = [f"link del {l}" for l in links if l != plan.BRIDGE]
+    batch += [f"link del {plan.BRIDGE}"] if plan.BRIDGE in links else []
+    batch += [f"netns del {n}" for n in lab_netns()]
+    try:
+        kernel.ip_batch(batch, force=True)
+    except RuntimeError:
+        pass      # `lab down` ends by listing whatever is left
     # 6. /run/netns as it was found.
     state = records.read_state(state_dir)
     if state is not None and os.path.isdir("/run/netns") and not os.listdir("/run/netns"):
