@@ -24,6 +24,7 @@ the host's own folders, console.log, host.json).
 import ipaddress
 import json
 import os
+import grp
 import pathlib
 import pwd
 import select
@@ -180,13 +181,10 @@ def _teardown_network(netns, link):
 
 
 def _check_routes(spec):
-    for key in ("v4", "v6"):
-        if spec[key]:
-            address = str(ipaddress.ip_interface(spec[key]).ip)
-            route = kernel.ip_json("route", "get", address)
-            device = route[0].get("dev") if route else None
-            if device != plan.BRIDGE:
-                raise RuntimeError(f"{address} would leave through {device}, not the lab bridge {plan.BRIDGE}")
+    addresses = [str(ipaddress.ip_interface(spec[k]).ip) for k in ("v4", "v6") if spec[k]]
+    for address, device in kernel.routes_get(addresses).items():
+        if device != plan.BRIDGE:
+            raise RuntimeError(f"{address} would leave through {device}, not the lab bridge {plan.BRIDGE}")
 
 
 # ---------------------------------------------------------------- the host's init (PID 1 of the host)
@@ -346,6 +344,14 @@ def _first_boot(spec):
     _write(marker, datetime.datetime.now(datetime.timezone.utc).isoformat() + "\n")
 
 
+def _group_exists(name):
+    try:
+        grp.getgrnam(name)
+        return True
+    except KeyError:
+        return False
+
+
 def _cloud_init(spec):
     """The user, its keys and sudo, the host name and resolvers, as cloud-init sets them."""
     fqdn = spec["name"]
@@ -366,7 +372,7 @@ def _cloud_init(spec):
         try:
             pwd.getpwnam(user)
         except KeyError:
-            groups = [g for g in USER_GROUPS if kernel.run(["getent", "group", g], check=False).returncode == 0]
+            groups = [g for g in USER_GROUPS if _group_exists(g)]
             kernel.run(["useradd", "--create-home", "--shell", "/bin/bash", "--user-group"]
                        + (["--groups", ",".join(groups)] if groups else []) + [user])
         _write("/etc/sudoers.d/90-cloud-init-users", f"# Created by cloud-init\n{user} ALL=(ALL) NOPASSWD:ALL\n",
@@ -606,6 +612,7 @@ def _fill_guest_dir(pid, guest_dir):
 
 
 def start_host(vm, state_dir):
+    began = time.monotonic()
     cluster, vmid = vm["cluster"], int(vm["vmid"])
     try:
         spec = host_spec(vm)
@@ -661,7 +668,7 @@ def start_host(vm, state_dir):
     guest_dir = vm.get("guest_dir") or os.environ.get("PVESIM_GUEST_DIR")
     if guest_dir:
         _fill_guest_dir(pid, guest_dir)
-    log(f"{cluster}/{vmid} ({spec['name']}) is up: init PID {pid}, "
+    log(f"{cluster}/{vmid} ({spec['name']}) is up in {time.monotonic() - began:.1f} s: init PID {pid}, "
         f"{', '.join(sorted(mine))}, sshd listening")
 
 

@@ -148,6 +148,25 @@ class LabTest(unittest.TestCase):
         answer = labtest.kdig_json(plan.PROBE_NS, address, ".", "SOA")
         self.assertIn(answer["RCODE"], (0, 5))  # NOERROR or REFUSED: nsd answers
 
+    def test_4b_the_service_manager_follows_the_debian_units(self):
+        self.pin(ESTATE.servers)
+        primary = next(s for s in ESTATE.servers if s.role == "primary")
+        bind = next(s for s in ESTATE.nameservers if s.cluster == "pa5")
+        knot = ("sudo systemctl start knot && systemctl is-active knot && ps -o user= -C knotd && "
+                "sudo knotc status && sudo systemctl reload knot && sudo systemctl stop knot; "
+                "systemctl is-active knot; ls /run/knot 2>&1 | grep -c 'No such'")
+        named = ("sudo systemctl start bind9 && systemctl is-active named && ps -o user= -C named && "
+                 "sudo rndc status >/dev/null && sudo service bind9 reload >/dev/null && echo reloaded && "
+                 "sudo journalctl -u named | grep -c 'running' && sudo systemctl stop named; systemctl is-active named")
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            out_knot, out_named = pool.map(lambda job: labtest.ssh(addresses(job[0])[0], self.known_hosts, job[1],
+                                                                   check=False).stdout.split(),
+                                           [(primary, knot), (bind, named)])
+        self.assertEqual(out_knot[:2], ["active", "knot"], out_knot)
+        self.assertEqual(out_knot[-2:], ["inactive", "1"], out_knot)     # RuntimeDirectory removed at stop
+        self.assertEqual(out_named[:3], ["active", "bind", "reloaded"], out_named)
+        self.assertEqual(out_named[-1], "inactive", out_named)
+
     def test_5_a_vm_without_the_templates_shape_gets_no_host(self):
         pve = self.pve["th2"]
         vmid = 4242
@@ -214,6 +233,23 @@ class LabTest(unittest.TestCase):
         lab("publish-ds", zone, "--withdraw")
         answer = labtest.kdig_json(plan.PROBE_NS, tld_server, f"{zone}.", "DS")
         self.assertNotIn("DS", [t for _o, t, _d in labtest.rrs(answer, "answerRRs")])
+
+    def test_8_reboot_then_delete(self):
+        primary = next(s for s in ESTATE.servers if s.role == "primary")
+        pve = self.pve[primary.cluster]
+        self.pin(ESTATE.servers)
+        folder = labtest.STATE / "hosts" / f"{primary.cluster}-{primary.vmid}"
+        before = json.loads((folder / "host.json").read_text())["pid"]
+        key = self.host_key(primary)
+        pve.task("POST", f"{pve.vm(primary.vmid)}/status/reboot")
+        self.assertNotEqual(json.loads((folder / "host.json").read_text())["pid"], before)
+        self.assertEqual(self.host_key(primary), key)
+        self.assertEqual(labtest.ssh(addresses(primary)[0], self.known_hosts, "id -un").stdout.strip(), "dnsctl")
+        pve.task("POST", f"{pve.vm(primary.vmid)}/status/stop")
+        pve.task("DELETE", pve.vm(primary.vmid))
+        self.assertFalse(folder.exists(), "the host's files outlived its VM")
+        self.assertNotIn(plan.host_netns(primary.cluster, primary.vmid),
+                         json.loads(lab("status", "--json").stdout)["namespaces"])
 
     def test_9_down_leaves_nothing(self):
         began = time.monotonic()
