@@ -1,6 +1,7 @@
 #!/bin/sh
-# Benchmark: how long `lab up` and `lab down` take (DESIGN §10), and `dnsctl
-# apply` turning the lab's five VMs into hosts whose sshd answers. Needs root
+# Benchmark: how long `lab up` and `lab down` take (DESIGN §10), `dnsctl
+# apply` turning the lab's five VMs into hosts whose sshd answers, and `lab
+# down` with those five hosts running. Needs root
 # and a machine without a running lab; starts and stops the lab itself. A
 # measurement, not a test: it asserts nothing about time. On a shared machine
 # the figures are noisy; compare runs made on the same machine state.
@@ -44,15 +45,19 @@ if command -v hyperfine >/dev/null 2>&1; then
         -n "lab down" "$lab down >/dev/null"
     hyperfine --runs "$runs" --style basic \
         --prepare "$lab down >/dev/null; $lab up >/dev/null" --cleanup "$lab down >/dev/null" \
-        -n "dnsctl apply: 5 VMs become hosts" "$dnsctl apply $inventory --yes >/dev/null"
+        -n "dnsctl apply: 5 VMs become hosts" "$dnsctl apply $inventory --yes >/dev/null 2>&1"
+    hyperfine --runs "$runs" --style basic \
+        --prepare "$lab up >/dev/null; $dnsctl apply $inventory --yes >/dev/null 2>&1" \
+        -n "lab down with 5 hosts" "$lab down >/dev/null"
 else
     now() { date +%s.%N; }
+    span() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
     i=0
     while [ "$i" -lt "$runs" ]; do
         a=$(now); "$lab" up >/dev/null; b=$(now)
-        "$dnsctl" apply "$inventory" --yes >/dev/null; c=$(now)
+        "$dnsctl" apply "$inventory" --yes >/dev/null 2>&1; c=$(now)
         "$lab" down >/dev/null; d=$(now)
-        echo "run $i: lab up $(echo "$b - $a" | bc) s, apply $(echo "$c - $b" | bc) s, lab down $(echo "$d - $c" | bc) s"
+        echo "run $i: lab up $(span "$a" "$b") s, apply $(span "$b" "$c") s, lab down with 5 hosts $(span "$c" "$d") s"
         i=$((i + 1))
     done
 fi

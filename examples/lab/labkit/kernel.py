@@ -83,20 +83,17 @@ def enter_netns(name):
 
 
 def in_netns(name, function):
-    """Runs function() in a child process inside the named network namespace
-    (e.g. writing its /proc/sys/net settings); raises if it fails."""
-    child = os.fork()
-    if child == 0:
+    """Runs function() with this (single-threaded) process inside the named
+    network namespace, then comes back: e.g. to write its /proc/sys/net settings."""
+    home = os.open("/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        setns(netns_path(name), CLONE_NEWNET)
         try:
-            setns(netns_path(name), CLONE_NEWNET)
             function()
-            os._exit(0)
-        except BaseException as error:
-            os.write(2, f"{name}: {error}\n".encode())
-            os._exit(1)
-    _, status = os.waitpid(child, 0)
-    if status != 0:
-        raise RuntimeError(f"could not configure the namespace {name}")
+        finally:
+            _check(_libc.setns(home, CLONE_NEWNET), "setns back to the original network namespace")
+    finally:
+        os.close(home)
 
 
 def write_sysctls(settings):

@@ -67,6 +67,8 @@ class LabTest(unittest.TestCase):
         self.assertEqual(names, sorted(s.fqdn for s in ESTATE.servers))
         for server in ESTATE.servers:
             self.assertIn(plan.host_netns(server.cluster, server.vmid), status["namespaces"])
+        # Forwarding is the router's alone: the machine's own settings are untouched.
+        self.assertEqual(labtest.snapshot()["forwarding"], self.before["forwarding"])
 
     def test_2_sshd_answers_with_the_agents_host_key(self):
         self.pin(ESTATE.servers)

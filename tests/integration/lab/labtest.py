@@ -108,7 +108,9 @@ def snapshot():
         for r in json.loads(subprocess.run(["ip", "-j", family, "route", "show", "table", "all"],
                                            capture_output=True, text=True, check=True).stdout):
             routes.append(f"{r.get('type', 'unicast')} {r.get('dst')} dev {r.get('dev')} table {r.get('table', 'main')}")
-    return {"netns": netns, "run_netns_mount": any(m.startswith("/run/netns ") for m in mounts),
+    forwarding = [pathlib.Path(p).read_text().strip() for p in
+                  ("/proc/sys/net/ipv4/ip_forward", "/proc/sys/net/ipv6/conf/all/forwarding")]
+    return {"forwarding": forwarding, "netns": netns, "run_netns_mount": any(m.startswith("/run/netns ") for m in mounts),
             "processes": processes, "mounts": mounts, "links": links, "routes": sorted(routes),
             "state": STATE.exists()}
 
@@ -128,6 +130,9 @@ def compare(before, after):
         problems.append(f"/run/netns: {before['netns']} before, {after['netns']} after")
     if before["run_netns_mount"] != after["run_netns_mount"]:
         problems.append("/run/netns mount: " + ("left behind" if after["run_netns_mount"] else "removed"))
+    if before["forwarding"] != after["forwarding"]:
+        problems.append(f"forwarding in the machine's namespace: {before['forwarding']} before, "
+                        f"{after['forwarding']} after")
     if after["state"]:
         problems.append(f"{STATE} still exists")
     for key in ("mounts", "links", "routes"):
