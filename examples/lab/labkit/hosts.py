@@ -611,6 +611,16 @@ def _fill_guest_dir(pid, guest_dir):
         os.replace(tmp, target)
 
 
+_PARENT = [None]     # pve-sim, which ran this hook
+
+
+def _check_parent():
+    """A hook whose pve-sim died (killed, or `lab down`) stops before making more."""
+    if _PARENT[0] is not None and os.getppid() != _PARENT[0]:
+        log("pve-sim is gone: stopping here")
+        raise SystemExit(1)
+
+
 def start_host(vm, state_dir):
     began = time.monotonic()
     cluster, vmid = vm["cluster"], int(vm["vmid"])
@@ -622,6 +632,7 @@ def start_host(vm, state_dir):
     folder = host_dir(state_dir, cluster, vmid)
     netns, link = plan.host_netns(cluster, vmid), plan.host_link(cluster, vmid)
     with records.Lock(state_dir, "hosts.lock"):
+        _check_parent()
         mine = {str(ipaddress.ip_interface(spec[k]).ip) for k in ("v4", "v6") if spec[k]}
         for other, state in running_hosts(state_dir).items():
             if other == folder:
@@ -648,6 +659,7 @@ def start_host(vm, state_dir):
         _teardown_network(netns, link)
         _setup_network(spec, netns, link)
     log(f"{cluster}/{vmid} ({spec['name']}): {'first boot' if first else 'boot'} in {netns}")
+    _check_parent()
     pid, report = _spawn_init(spec, folder, state_dir, netns)
     start = records.record_pid(state_dir, f"host-{cluster}-{vmid}", pid) if pid else None
     state = _read_host_state(folder)
@@ -703,6 +715,7 @@ def delete_host(cluster, vmid, state_dir):
 def hook_main(argv):
     """pve-sim runs this as `hooks/vm EVENT` with the VM's JSON on stdin."""
     event = argv[1] if len(argv) > 1 else ""
+    _PARENT[0] = os.getppid()
     vm = json.load(sys.stdin)
     state_dir = os.environ.get("DNSCTL_LAB_STATE")
     if not state_dir:

@@ -243,6 +243,36 @@ def pids_in_netns(name):
     return out
 
 
+def _ancestors():
+    out, pid = set(), os.getpid()
+    while pid > 1:
+        out.add(pid)
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                stat = f.read()
+            pid = int(stat[stat.rindex(")") + 2:].split()[1])
+        except (OSError, ValueError):
+            break
+    return out
+
+
+def pids_with_env(key, value):
+    """Live processes whose environment holds KEY=VALUE (this process and its ancestors excepted)."""
+    wanted = f"{key}={value}".encode()
+    skip = _ancestors()
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) in skip:
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as f:
+                if wanted in f.read().split(b"\0"):
+                    out.append(int(entry))
+        except OSError:
+            continue
+    return [p for p in out if process_start(p) is not None]
+
+
 def errno_is(error, *codes):
     return isinstance(error, OSError) and error.errno in codes
 

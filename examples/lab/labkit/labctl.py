@@ -6,6 +6,7 @@ import json
 import os
 import pathlib
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -85,12 +86,25 @@ def lab_netns():
     return [n for n in kernel.netns_list() if n.startswith(plan.NETNS_PREFIX)]
 
 
+ENV_MARK = "DNSCTL_LAB_STATE"     # in pve-sim's environment, so in every hook and what a hook starts
+
+
+def _comm(pid):
+    try:
+        return pathlib.Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return "?"
+
+
 def lab_processes(state_dir):
     """{pid: description} of the lab's processes still alive: recorded ones and any process in a lab namespace."""
     out = {}
     for name, (pid, start) in records.recorded_pids(state_dir).items():
         if kernel.alive(pid, start):
             out[pid] = f"{name} (recorded)"
+    for pid in kernel.pids_with_env(ENV_MARK, str(state_dir)):
+        if pid not in out:
+            out[pid] = f"{_comm(pid)} (started by the lab's pve-sim)"
     for netns in lab_netns():
         for pid in kernel.pids_in_netns(netns):
             if kernel.alive(pid) and pid not in out:
@@ -163,6 +177,8 @@ def check_free(estate):
         problems.append(f"address {address}")
     for port in list(plan.PVE_SIM_PORTS.values()) + [int(plan.PVE_SIM_ADMIN.rsplit(":", 1)[1])]:
         with socket.socket() as sock:
+            # As the server binds: connections in TIME_WAIT on the port are no obstacle, a listener is.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 sock.bind(("127.0.0.1", port))
             except OSError:
@@ -265,7 +281,8 @@ def start_pve_sim(state, state_dir):
     folder = pathlib.Path(state_dir) / "pve-sim"
     folder.mkdir(parents=True, exist_ok=True)
     ready = folder / "ready.json"
-    env = dict(os.environ, DNSCTL_LAB_STATE=str(state_dir), PYTHONDONTWRITEBYTECODE="1")
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    env[ENV_MARK] = str(state_dir)
     with open(folder / "pve-sim.out", "ab") as out:
         process = subprocess.Popen([binary, "--config", str(plan.PVE_SIM_CONFIG), "--state-dir", str(folder),
                                     "--fresh"], stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
@@ -344,27 +361,26 @@ def up(args):
 
 # ---------------------------------------------------------------- down
 
-def teardown(state_dir):
-    """Removes everything the lab made. Safe on a half-made lab and when run twice."""
-    recorded = records.recorded_pids(state_dir)
-    # 1. pve-sim first: no new hook starts while hosts go.
-    if "pve-sim" in recorded:
-        kernel.stop_processes([recorded["pve-sim"]], grace=5.0)
-    # 2. Hosts: their init takes the whole host's PID namespace with it.
-    inits = [v for k, v in recorded.items() if k.startswith("host-")]
-    for folder, host in hosts.running_hosts(state_dir).items():
-        if (host["pid"], host["start"]) not in inits:
-            inits.append((host["pid"], host["start"]))
-    kernel.stop_processes(inits, grace=3.0)
-    # 3. The mini-internet's servers and anything else the lab recorded.
-    others = [v for k, v in recorded.items() if k != "pve-sim" and not k.startswith("host-")]
-    kernel.stop_processes(others, grace=3.0)
-    # 4. Whatever still runs inside the lab's namespaces (e.g. a tool started with ip netns exec).
+def _kill_marked(state_dir):
+    """SIGKILLs the processes pve-sim's hooks left (an orphaned hook, an `ip` it ran, a host's init),
+    until none is left: they would go on making namespaces while the lab is taken down."""
+    for _ in range(20):
+        marked = [(p, kernel.process_start(p)) for p in kernel.pids_with_env(ENV_MARK, str(state_dir))]
+        marked = [m for m in marked if m[1] is not None]
+        if not marked:
+            return
+        for pid, start in marked:
+            kernel.kill(pid, signal.SIGKILL, start)
+        kernel.wait_gone(marked, 2.0)
+
+
+def _remove_network():
+    """Lab processes inside the lab's namespaces, then links and namespaces."""
     for netns in lab_netns():
         stray = [(pid, kernel.process_start(pid)) for pid in kernel.pids_in_netns(netns)]
         kernel.stop_processes([s for s in stray if s[1] is not None], grace=2.0)
-    # 5. Links (a veth goes with both ends; routes through the bridge go with it),
-    #    then namespaces, one `ip` each; what is already gone is no error.
+    # Links first (a veth goes with both ends; routes through the bridge go with it),
+    # then namespaces, one `ip` for all; what is already gone is no error.
     links = lab_links()
     batch = [f"link del {l}" for l in links if l != plan.BRIDGE]
     batch += [f"link del {plan.BRIDGE}"] if plan.BRIDGE in links else []
@@ -373,7 +389,31 @@ def teardown(state_dir):
         kernel.ip_batch(batch, force=True)
     except RuntimeError:
         pass      # `lab down` ends by listing whatever is left
-    # 6. /run/netns as it was found.
+
+
+def teardown(state_dir):
+    """Removes everything the lab made. Safe on a half-made lab and when run twice."""
+    recorded = records.recorded_pids(state_dir)
+    # 1. pve-sim first: no new hook starts while hosts go; then what its hooks left running.
+    if "pve-sim" in recorded:
+        kernel.stop_processes([recorded["pve-sim"]], grace=5.0)
+    _kill_marked(state_dir)
+    # 2. Hosts (a host's init takes the whole host's PID namespace with it), then the
+    #    mini-internet's servers and anything else the lab recorded.
+    inits = [v for k, v in recorded.items() if k.startswith("host-")]
+    for host in hosts.running_hosts(state_dir).values():
+        if (host["pid"], host["start"]) not in inits:
+            inits.append((host["pid"], host["start"]))
+    kernel.stop_processes(inits, grace=3.0)
+    others = [v for k, v in recorded.items() if k != "pve-sim" and not k.startswith("host-")]
+    kernel.stop_processes(others, grace=3.0)
+    # 3. Whatever still runs in the lab's namespaces (e.g. a tool started with ip netns exec),
+    #    the links and the namespaces; twice if a process that was being killed made one more.
+    _remove_network()
+    if lab_netns() or lab_links() or lab_processes(state_dir):
+        _kill_marked(state_dir)
+        _remove_network()
+    # 4. /run/netns as it was found.
     state = records.read_state(state_dir)
     if state is not None and os.path.isdir("/run/netns") and not os.listdir("/run/netns"):
         found = state.get("run_netns", {})
@@ -384,7 +424,7 @@ def teardown(state_dir):
                 os.rmdir("/run/netns")
             except OSError:
                 pass
-    # 7. The state folder (hosts' files, keys, pve-sim's state), unless something still holds it.
+    # 5. The state folder (hosts' files, keys, pve-sim's state), unless something still holds it.
     held = lab_mounts(state_dir)
     for target in reversed(held):
         kernel.run(["umount", "-l", target], check=False)

@@ -2,8 +2,10 @@
 """The lab's safety properties: it refuses to run without root, refuses to
 start when one of its prefixes is already routed on the machine, and `lab
 down` cleans up after a `lab up` killed with SIGKILL half-way (and is safe to
-run again). Needs root for all but the first check (skipped otherwise)."""
+run again) and after pve-sim died while its hooks were making hosts. Needs root for all but the first check (skipped otherwise)."""
+import json
 import os
+import pathlib
 import signal
 import subprocess
 import time
@@ -14,6 +16,10 @@ from labtest import lab
 
 
 class LabSafetyTest(unittest.TestCase):
+    def tearDown(self):
+        if not labtest.lab_is_down():
+            lab("down", check=False)
+
     def test_1_refuses_without_root(self):
         result = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
                                  str(labtest.LAB), "status"], capture_output=True, text=True)
@@ -56,6 +62,63 @@ class LabSafetyTest(unittest.TestCase):
         self.assertEqual(lab("status", check=False).returncode, 3)
         self.assertEqual(labtest.compare(before, labtest.snapshot()), [])
         self.assertIn("nothing left", lab("down").stdout)
+
+    def test_4_down_after_pve_sim_dies_while_hosts_boot(self):
+        before = labtest.snapshot()
+        lab("up")
+        apply = subprocess.Popen([labtest.DNSCTL, "apply", str(labtest.INVENTORY), "--yes"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            # Kill pve-sim as soon as a host is booting: its hooks are orphaned half-way.
+            log = labtest.STATE / "pve-sim" / "hooks.log"
+            deadline = time.monotonic() + 60
+            while not (log.exists() and "boot in" in log.read_text()):
+                self.assertLess(time.monotonic(), deadline, "no host started booting")
+                time.sleep(0.01)
+            pid = int((labtest.STATE / "pids" / "pve-sim").read_text().split()[0])
+            os.kill(pid, signal.SIGKILL)
+            lab("down")
+        finally:
+            apply.kill()
+            apply.wait()
+        self.assertEqual(lab("status", check=False).returncode, 3)
+        self.assertEqual(labtest.compare(before, labtest.snapshot()), [])
+
+    def test_5_down_kills_what_pve_sims_hooks_left(self):
+        # A hook orphaned by pve-sim's death, caught before it made anything: stopped here,
+        # resumed after `lab down`. lab down must have killed it (it carries the lab's
+        # mark in its environment), or it would make a host of a lab that is gone.
+        before = labtest.snapshot()
+        lab("up")
+        vm = {"cluster": "th2", "vmid": 5301, "name": "ns1", "guest_dir": "",
+              "config": {"name": "ns1.example.eu", "ide2": "local-lvm:vm-5301-cloudinit,media=cdrom"},
+              "nets": [{"id": "net0", "macaddr": "BC:24:11:00:00:01"}],
+              "ipconfig": [{"id": "ipconfig0", "ip": "198.51.100.53/24", "gw": "198.51.100.1"}],
+              "sshkeys": [], "ciuser": "dnsctl"}
+        env = dict(os.environ, DNSCTL_LAB_STATE=str(labtest.STATE))
+        hook = subprocess.Popen(["sh", "-c", 'kill -STOP $$; exec "$0" start', str(labtest.LAB_DIR / "hooks" / "vm")],
+                                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                env=env)
+        try:
+            hook.stdin.write(json.dumps(vm).encode())
+            hook.stdin.close()
+            deadline = time.monotonic() + 10
+            while pathlib.Path(f"/proc/{hook.pid}/stat").read_text().split(") ")[1][0] != "T":
+                self.assertLess(time.monotonic(), deadline)
+                time.sleep(0.01)
+            lab("down")
+            os.kill(hook.pid, signal.SIGCONT)
+        except ProcessLookupError:
+            pass
+        finally:
+            try:
+                hook.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                hook.kill()
+                hook.wait()
+                self.fail("the orphaned hook survived lab down and went on")
+        self.assertEqual(hook.returncode, -signal.SIGKILL)
+        self.assertEqual(labtest.compare(before, labtest.snapshot()), [])
 
 
 if __name__ == "__main__":
