@@ -4,6 +4,8 @@ parsing and computation, the ASN zone, the registry's delegations, and which
 VMs become hosts."""
 import base64
 import ipaddress
+import os
+import subprocess
 import tempfile
 import unittest
 
@@ -15,6 +17,16 @@ ESTATE = plan.load_estate(labtest.INVENTORY)
 
 class FakeUnit:
     name = "knot.service"
+
+
+class EntryPointTest(unittest.TestCase):
+    def test_refuses_without_root(self):
+        argv = [str(labtest.LAB), "status"]
+        if os.geteuid() == 0:
+            argv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] + argv
+        result = subprocess.run(argv, capture_output=True, text=True)
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("must run as root", result.stderr)
 
 
 class UnitsTest(unittest.TestCase):
@@ -116,7 +128,7 @@ class DnsTest(unittest.TestCase):
     def test_an_inventory_outside_the_lab_is_refused(self):
         text = labtest.INVENTORY.read_text().replace("198.51.100.53/24", "192.0.2.53/24").replace(
             "gateway: 198.51.100.1", "gateway: 192.0.2.1")
-        with tempfile.NamedTemporaryFile("w", suffix=".yaml", dir=labtest.LAB_DIR) as f:
+        with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f:
             f.write(text)
             f.flush()
             with self.assertRaisesRegex(plan.PlanError, "192.0.2.0/24"):
