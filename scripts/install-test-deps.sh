@@ -1,9 +1,10 @@
 #!/bin/sh
-# Installs what only the tests and the lab need (DNS servers, sshd, Proxmox
-# client, Zonemaster), then stops and disables the system services those
-# packages start on a systemd Debian: knot, nsd and bind9 would otherwise all
-# claim port 53 on the operator's machine. The tests and the lab start their
-# own daemons, each with its own configuration. Idempotent.
+# Installs what only the tests and the lab need (DNS servers, sshd, sudo for
+# the lab's hosts, Proxmox client, Zonemaster), then stops and disables the
+# system services those packages start on a systemd Debian: knot, nsd and
+# bind9 would otherwise all claim port 53 on the operator's machine. The tests
+# and the lab start their own daemons, each with its own configuration.
+# Idempotent.
 set -eu
 if [ "$(id -u)" -ne 0 ]; then
     echo "install-test-deps.sh: run as root (it calls apt-get)" >&2
@@ -20,10 +21,10 @@ fi
 
 apt-get update
 apt-get install -y --no-install-recommends \
-    python3 python3-proxmoxer python3-requests \
+    python3 python3-proxmoxer python3-requests python3-yaml \
     openssh-server openssh-client \
     knot knot-dnsutils nsd bind9 bind9-utils ldnsutils \
-    iproute2 procps util-linux \
+    iproute2 procps util-linux sudo \
     zonemaster-cli dnsperf hyperfine
 
 # Services the packages above may have started. Stop them and keep them from

@@ -23,8 +23,13 @@ class PveSim:
         self.ready = None
 
     def start(self, timeout=20.0):
+        """Starts pve-sim (again, after stop() or kill(): same state directory)."""
         ready_file = os.path.join(self.state_dir, "ready.json")
-        self.log = open(os.path.join(self.state_dir, "pve-sim.out"), "w")
+        if os.path.exists(ready_file):
+            os.unlink(ready_file)  # left by a killed process: wait for the new one's
+        if getattr(self, "log", None):
+            self.log.close()
+        self.log = open(os.path.join(self.state_dir, "pve-sim.out"), "a")
         self.process = subprocess.Popen(
             [self.binary, "--config", self.config, "--state-dir", self.state_dir] + self.extra_args,
             stdout=self.log, stderr=subprocess.STDOUT)
@@ -58,6 +63,12 @@ class PveSim:
                 self.process.wait()
         if getattr(self, "log", None):
             self.log.close()
+
+    def kill(self):
+        """SIGKILL, as a crash: no state saved, no ready file removed."""
+        if self.process and self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGKILL)
+            self.process.wait()
 
     def cleanup(self):
         self.stop()

@@ -787,8 +787,8 @@ json ClusterApi::vm_status(const Vm& vm) const {
     if (conf.count("template") && conf.at("template") == "1") status["template"] = 1;
     if (vm.running) {
         status["pid"] = vm.pid;
-        status["running-machine"] = "pc-i440fx-9.2+pve1";
-        status["running-qemu"] = "9.2.0";
+        status["running-machine"] = cluster_.running_machine(vm);
+        status["running-qemu"] = cluster_.spec().qemu_version;
     }
     return status;
 }
@@ -805,7 +805,10 @@ ApiStep ClusterApi::qemu_list(Call& call) {
         for (const char* key : {"pid", "lock", "tags", "template"}) {
             if (status.contains(key)) entry[key] = status[key];
         }
-        if (call.flag("full") && vm.running) entry["qmpstatus"] = "running";
+        if (call.flag("full") && vm.running) {
+            // The full listing asks QEMU, like status/current.
+            for (const char* key : {"qmpstatus", "running-machine", "running-qemu"}) entry[key] = status[key];
+        }
         list.push_back(entry);
     }
     return json_reply(list);
@@ -1020,7 +1023,8 @@ ApiStep ClusterApi::status_current(Call& call) {
 ApiStep ClusterApi::power(Call& call, TaskJob::Kind kind) {
     auto vm = cluster_.vm_on_node(call.vmid(), call.node(), true);
     if (!vm) return error_reply(vm.error());
-    auto upid = cluster_.power(kind, call.vmid(), call.flag("skiplock"), call.flag("forceStop"), task_options(call));
+    auto machine = kind == TaskJob::Kind::start ? call.get("machine") : std::string();
+    auto upid = cluster_.power(kind, call.vmid(), call.flag("skiplock"), call.flag("forceStop"), task_options(call), machine);
     if (!upid) return error_reply(upid.error());
     return json_reply(*upid);
 }
@@ -1131,6 +1135,17 @@ ApiStep ClusterApi::tasks_list(Call& call) {
     auto typefilter = call.get("typefilter");
     auto userfilter = call.get("userfilter");
     bool errors_only = call.flag("errors");
+    // statusfilter: ok, warning, error, unknown (case-insensitive); a running
+    // task is none of them.
+    std::set<std::string> statuses;
+    for (const auto& item : split_list(call.get("statusfilter"))) statuses.insert(to_lower(item));
+    auto status_type = [](const Task& task) -> std::string {
+        if (task.running) return "running";
+        if (task.exitstatus == "OK") return "ok";
+        if (task.exitstatus.rfind("WARNINGS: ", 0) == 0) return "warning";
+        if (task.exitstatus == "unexpected status") return "unknown";
+        return "error";
+    };
     auto start = call.integer("start", 0);
     auto limit = call.integer("limit", 50);
     json all = json::array();
@@ -1143,6 +1158,7 @@ ApiStep ClusterApi::tasks_list(Call& call) {
         if (!typefilter.empty() && task.type != typefilter) continue;
         if (!userfilter.empty() && task.user.find(userfilter) == std::string::npos) continue;
         if (errors_only && (task.running || task.exitstatus == "OK")) continue;
+        if (!statuses.empty() && !statuses.count(status_type(task))) continue;
         all.push_back(task_entry(task));
     }
     json page = json::array();

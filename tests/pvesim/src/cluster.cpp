@@ -186,6 +186,7 @@ Outcome<void> ClusterState::add_vm(int vmid, const std::string& node_name, const
     for (const auto& [key, value] : vm.config) {
         if (is_cloudinit_key(key)) vm.cloudinit_image[key] = value;
     }
+    if (running) vm.running_machine = machine_to_run(vm.config);
     vms_.emplace(vmid, std::move(vm));
     return {};
 }
@@ -387,6 +388,39 @@ std::uint64_t ClusterState::memory_mib(const Config& config) const {
     return static_cast<std::uint64_t>(mib);
 }
 
+std::string ClusterState::machine_to_run(const Config& config, const std::string& machine_parameter) const {
+    auto type_of = [this](const std::string& value) -> std::string {
+        const auto* property = schema_.config_property("machine");
+        const auto* format = property ? schema_.property_format(*property) : nullptr;
+        if (!format) return value;
+        auto parsed = schema_.parse_property_string(*format, value, "machine", nullptr);
+        return parsed && parsed->count("type") ? parsed->at("type") : std::string();
+    };
+    std::string type;
+    if (!machine_parameter.empty()) {
+        type = type_of(machine_parameter);
+    } else if (auto it = config.find("machine"); it != config.end()) {
+        type = type_of(it->second);
+    }
+    const auto& version = spec_.machine_version;
+    if (type.empty() || type == "pc") return "pc-i440fx-" + version;
+    if (type == "q35") return "pc-q35-" + version;
+    if (type == "virt") return "virt-" + version;
+    // A pinned version: ".pxe" only selects ROMs, "pc-X" is i440fx, and a
+    // version without a PVE revision runs as revision 0.
+    if (type.size() > 4 && type.compare(type.size() - 4, 4, ".pxe") == 0) type.resize(type.size() - 4);
+    if (type.rfind("pc-", 0) == 0 && type.rfind("pc-i440fx-", 0) != 0 && type.rfind("pc-q35-", 0) != 0) {
+        type = "pc-i440fx-" + type.substr(3);
+    }
+    if (type.find("+pve") == std::string::npos) type += "+pve0";
+    return type;
+}
+
+std::string ClusterState::running_machine(const Vm& vm) const {
+    if (!vm.running) return "";
+    return vm.running_machine.empty() ? machine_to_run(vm.config) : vm.running_machine;
+}
+
 json ClusterState::cloudinit_view(const Vm& vm) const {
     json items = json::array();
     auto conf = effective_config(vm);
@@ -448,12 +482,34 @@ std::optional<std::string> ClusterState::apply_update(Vm& vm, const ConfigUpdate
         if (auto it = vm.config.find("lock"); it != vm.config.end()) return fmt::format("VM is locked ({})", it->second);
     }
     if (update.set.empty() && update.deletes.empty() && update.reverts.empty()) return "no options specified";
+    Config set = update.set;
+    // `cdrom` is an alias of ide2 as a CD-ROM drive.
+    if (auto it = set.find("cdrom"); it != set.end()) {
+        auto value = it->second;
+        set.erase(it);
+        if (!set.count("ide2")) set["ide2"] = value.find("media=") == std::string::npos ? value + ",media=cdrom" : value;
+    }
     // Normalise everything first so a bad value changes nothing.
     Config values;
-    for (const auto& [key, raw] : update.set) {
+    for (const auto& [key, raw] : set) {
         std::string value = raw;
         if (auto error = normalise_value(vm, key, value)) return *error;
         values[key] = value;
+    }
+    // A boot order names devices the VM has (or gets in this update) and is
+    // stored as "order=a;b".
+    if (auto it = values.find("boot"); it != values.end()) {
+        auto parsed = schema_.parse_property_string(*named_property_format("pve-qm-boot"), it->second, "boot", nullptr);
+        if (parsed && parsed->count("order")) {
+            auto conf = effective_config(vm);
+            auto devices = split_list(parsed->at("order"));
+            for (const auto& device : devices) {
+                bool exists = conf.count(device) || values.count(device);
+                bool deleted = std::find(update.deletes.begin(), update.deletes.end(), device) != update.deletes.end();
+                if (!exists || deleted) return fmt::format("invalid bootorder: device '{}' does not exist'", device);
+            }
+            it->second = devices.empty() ? std::string() : "order=" + join(devices, ";");
+        }
     }
     for (const auto& key : update.reverts) {
         vm.pending.erase(key);
@@ -737,6 +793,7 @@ void ClusterState::complete(Task& task, TickResult& result) {
             apply_pending(*vm);
             regenerate(*vm);
             vm->running = true;
+            vm->running_machine = machine_to_run(vm->config, task.job.machine);
             vm->started_unix = clock_.unix_now();
             vm->pid = static_cast<std::uint32_t>(0x1000 + (stable_hash(task.upid) % 0x3fffff));
             vm->agent_ready_at = clock_.now() + spec_.timing.agent_ready;
@@ -745,11 +802,13 @@ void ClusterState::complete(Task& task, TickResult& result) {
         case TaskJob::Kind::shutdown:
             vm->running = false;
             vm->pid = 0;
+            vm->running_machine.clear();
             apply_pending(*vm);
             break;
         case TaskJob::Kind::reboot:
             apply_pending(*vm);
             regenerate(*vm);
+            vm->running_machine = machine_to_run(vm->config);
             vm->started_unix = clock_.unix_now();
             vm->agent_ready_at = clock_.now() + spec_.timing.agent_ready;
             break;
@@ -1031,7 +1090,7 @@ Outcome<std::string> ClusterState::resize(int vmid, const std::string& disk, con
 }
 
 Outcome<std::string> ClusterState::power(TaskJob::Kind kind, int vmid, bool skiplock, bool force_stop,
-                                         const TaskOptions& options) {
+                                         const TaskOptions& options, const std::string& machine) {
     const auto* vm = find_vm(vmid);
     if (!vm) return std::unexpected(ApiError::server(fmt::format("VM {} does not exist", vmid)));
     if (kind == TaskJob::Kind::reboot && !vm->running) {
@@ -1042,6 +1101,7 @@ Outcome<std::string> ClusterState::power(TaskJob::Kind kind, int vmid, bool skip
     job.vmid = vmid;
     job.skiplock = skiplock;
     job.force_stop = force_stop;
+    job.machine = machine;
     Millis work = kind == TaskJob::Kind::start      ? spec_.timing.start
                   : kind == TaskJob::Kind::stop     ? spec_.timing.stop
                   : kind == TaskJob::Kind::shutdown ? spec_.timing.shutdown
@@ -1093,7 +1153,8 @@ json ClusterState::save() const {
                        {"running", vm.running},
                        {"started_unix", vm.started_unix},
                        {"pid", vm.pid},
-                       {"pool", vm.pool}});
+                       {"pool", vm.pool},
+                       {"running_machine", vm.running_machine}});
     }
     json tasks = json::array();
     for (const auto& t : tasks_) {
@@ -1129,6 +1190,7 @@ void ClusterState::load(const json& state) {
         vm.started_unix = item.value("started_unix", std::int64_t{0});
         vm.pid = item.value("pid", std::uint32_t{0});
         vm.pool = item.value("pool", std::string());
+        vm.running_machine = item.value("running_machine", std::string());
         vm.created_at = now - spec_.timing.rrd_lag;
         vm.agent_ready_at = now;
         vms_.emplace(vm.vmid, std::move(vm));

@@ -25,6 +25,11 @@ struct ClusterSpec {
     std::string version = "8.4.1";
     std::string release = "8.4";
     std::string repoid = "2a5fa54a8503f96d";
+    // What a running VM reports as running-qemu, and the machine version its
+    // unversioned machine type (i440fx, q35) resolves to: PVE 8.4 ships QEMU
+    // 9.2 with machine version 9.2+pve1.
+    std::string qemu_version = "9.2.0";
+    std::string machine_version = "9.2+pve1";
     std::vector<NodeSpec> nodes;
     std::vector<StorageSpec> storages;
     std::vector<PoolSpec> pools;
@@ -118,7 +123,9 @@ public:
     Outcome<std::string> update_config_task(int vmid, ConfigUpdate update, const TaskOptions& options);  // POST
     Outcome<std::string> resize(int vmid, const std::string& disk, const std::string& size,
                                 std::optional<std::string> digest, bool skiplock, const TaskOptions& options);
-    Outcome<std::string> power(TaskJob::Kind kind, int vmid, bool skiplock, bool force_stop, const TaskOptions& options);
+    // `machine`: start only, the machine type for this run (as the start call's parameter).
+    Outcome<std::string> power(TaskJob::Kind kind, int vmid, bool skiplock, bool force_stop, const TaskOptions& options,
+                               const std::string& machine = "");
     Outcome<std::string> destroy(int vmid, bool skiplock, const TaskOptions& options);
     Outcome<void> regenerate_cloudinit(int vmid);  // PUT …/cloudinit
     Outcome<void> stop_task(std::string_view upid);
@@ -134,6 +141,13 @@ public:
     [[nodiscard]] bool agent_enabled(const Vm& vm) const;
     [[nodiscard]] std::uint64_t disk_bytes(const std::string& drive_value) const;
     [[nodiscard]] std::uint64_t memory_mib(const Config& config) const;
+    // The versioned QEMU machine a start with this config (and optional
+    // `machine` parameter) runs: "pc-i440fx-<machine_version>" by default,
+    // "pc-q35-<machine_version>" for q35, a pinned version as given with
+    // "+pve0" added when it has no PVE revision.
+    [[nodiscard]] std::string machine_to_run(const Config& config, const std::string& machine_parameter = "") const;
+    // running-machine of a running VM ("" when stopped).
+    [[nodiscard]] std::string running_machine(const Vm& vm) const;
     // Cloud-init keys whose value differs from the current cloud-init image
     // (GET …/cloudinit), in PVE's shape.
     [[nodiscard]] nlohmann::json cloudinit_view(const Vm& vm) const;

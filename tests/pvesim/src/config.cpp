@@ -127,8 +127,8 @@ std::pair<std::string, int> parse_listen(const YAML::Node& node) {
 }
 
 ClusterConfig parse_cluster(const YAML::Node& node, const Timing& default_timing, const std::filesystem::path& base) {
-    only_keys(node, {"name", "listen", "version", "release", "repoid", "timing", "nodes", "storages", "pools", "roles",
-                     "users", "acl", "vms", "list_unreachable_vms"},
+    only_keys(node, {"name", "listen", "version", "release", "repoid", "qemu_version", "machine_version", "timing",
+                     "nodes", "storages", "pools", "roles", "users", "acl", "vms", "list_unreachable_vms"},
               "cluster");
     ClusterConfig cluster;
     auto& spec = cluster.spec;
@@ -140,6 +140,8 @@ ClusterConfig parse_cluster(const YAML::Node& node, const Timing& default_timing
     if (node["version"]) spec.version = text(node["version"], "version");
     if (node["release"]) spec.release = text(node["release"], "release");
     if (node["repoid"]) spec.repoid = text(node["repoid"], "repoid");
+    if (node["qemu_version"]) spec.qemu_version = text(node["qemu_version"], "qemu_version");
+    if (node["machine_version"]) spec.machine_version = text(node["machine_version"], "machine_version");
     if (node["timing"]) parse_timing(node["timing"], spec.timing);
     if (node["list_unreachable_vms"]) spec.list_unreachable_vms = boolean(node["list_unreachable_vms"], "list_unreachable_vms");
     if (!node["nodes"] || !node["nodes"].IsSequence() || node["nodes"].size() == 0) fail(node, "cluster needs nodes");

@@ -95,6 +95,7 @@ struct Vm {
     TimePoint created_at{};
     std::uint32_t pid = 0;
     std::string pool;
+    std::string running_machine;  // the QEMU machine the running VM was started with ("pc-q35-9.2+pve1")
 };
 
 struct TaskJob {
@@ -113,6 +114,7 @@ struct TaskJob {
     std::vector<std::string> reverts;
     std::string disk;
     std::string size;
+    std::string machine;  // start: the `machine` parameter, overriding the config for this run
 };
 
 struct Task {

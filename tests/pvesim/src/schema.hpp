@@ -58,13 +58,27 @@ public:
     // Canonical form: keyAlias pair or default key first, other keys sorted,
     // disk sizes through format_size.
     [[nodiscard]] std::string print_property_string(const nlohmann::json& format, const PropertyMap& values) const;
-    // The format object of a parameter schema, resolving {"$ref": name}; null if none.
+    // The format object of a parameter schema, resolving {"$ref": name} and the
+    // property-string formats qemu-server registers by name (pve-qm-boot,
+    // pve-vm-cpu-conf, …); null if none.
     [[nodiscard]] const nlohmann::json* property_format(const nlohmann::json& property) const;
+
+    // Whether pve-sim checks the format of this parameter schema: no format, a
+    // table format, a named property-string format or a named format with a
+    // verifier ("-list"/"-opt" variants included). An unmodelled format would
+    // be accepted unchecked; the unit tests require every served one modelled.
+    [[nodiscard]] bool format_modelled(const nlohmann::json& property) const;
+    // Whether a schema pattern compiled (a pattern std::regex cannot express
+    // would go unchecked).
+    [[nodiscard]] bool pattern_supported(const std::string& pattern) const;
 
 private:
     // First error of one value against one property schema ("" if valid).
     std::string check_value(const nlohmann::json& property, const std::string& value, const std::string& path) const;
     std::string check_named_format(const std::string& format, const std::string& value, const std::string& path) const;
+    // Checks a named format's verifier would make of a parsed property string
+    // (pve-vm-cpu-conf); "" if valid or the format has none.
+    std::string check_parsed(const std::string& format, const PropertyMap& values) const;
     const std::regex* regex_for(const std::string& pattern) const;
 
     nlohmann::json table_;
@@ -77,5 +91,12 @@ private:
 // The property-string format cloud-init ipconfigN values use (named format
 // pve-qm-ipconfig in qemu-server, not part of the API schema dump).
 const nlohmann::json& ipconfig_format();
+
+// Property-string formats the API schema names without their keys
+// (pve-qm-boot, pve-qm-cicustom, pve-qm-smbios1, pve-qm-watchdog, pve-qm-rng,
+// pve-qm-hostpci, pve-vm-cpu-conf, pve-qemu-sev-fmt, pve-qm-ipconfig), with the
+// keys, types, enums, patterns and defaults qemu-server documents; null if
+// `name` is not one of them. pve-qm-ide is the table's "ide" format.
+const nlohmann::json* named_property_format(std::string_view name);
 
 }  // namespace pvesim

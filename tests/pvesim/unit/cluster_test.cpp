@@ -390,3 +390,76 @@ TEST_CASE("cluster: state survives a save and load, work in flight does not") {
     // the half-made clone keeps its lock, as on a real node after a crash
     CHECK(restored.state.find_vm(102)->config.at("lock") == "clone");
 }
+
+TEST_CASE("cluster: the running machine follows the VM's machine type") {
+    World w;
+    w.clone_101();
+    w.run(Millis(2000));
+    const Vm& vm = *w.state.find_vm(101);
+    CHECK(w.state.running_machine(vm).empty());  // stopped
+    CHECK(w.state.machine_to_run({}) == "pc-i440fx-9.2+pve1");
+    CHECK(w.state.machine_to_run({{"machine", "pc"}}) == "pc-i440fx-9.2+pve1");
+    CHECK(w.state.machine_to_run({{"machine", "q35"}}) == "pc-q35-9.2+pve1");
+    CHECK(w.state.machine_to_run({{"machine", "type=q35,viommu=intel"}}) == "pc-q35-9.2+pve1");
+    CHECK(w.state.machine_to_run({{"machine", "viommu=virtio"}}) == "pc-i440fx-9.2+pve1");
+    CHECK(w.state.machine_to_run({{"machine", "pc-q35-8.1"}}) == "pc-q35-8.1+pve0");
+    CHECK(w.state.machine_to_run({{"machine", "pc-i440fx-9.0+pve1.pxe"}}) == "pc-i440fx-9.0+pve1");
+    CHECK(w.state.machine_to_run({{"machine", "pc-8.0"}}) == "pc-i440fx-8.0+pve0");
+    CHECK(w.state.machine_to_run({{"machine", "q35"}}, "pc") == "pc-i440fx-9.2+pve1");
+
+    ConfigUpdate update;
+    update.set = {{"machine", "q35"}};
+    REQUIRE(w.state.update_config(101, update));
+    w.state.power(TaskJob::Kind::start, 101, false, false, {});
+    w.run(Millis(500));
+    CHECK(w.state.running_machine(*w.state.find_vm(101)) == "pc-q35-9.2+pve1");
+    // a change while running waits for the next start; the running machine stays
+    update.set = {{"machine", "pc"}};
+    REQUIRE(w.state.update_config(101, update));
+    CHECK(w.state.running_machine(*w.state.find_vm(101)) == "pc-q35-9.2+pve1");
+    auto saved = w.state.save();
+    World restored;
+    restored.state.load(saved);
+    CHECK(restored.state.running_machine(*restored.state.find_vm(101)) == "pc-q35-9.2+pve1");
+
+    w.state.power(TaskJob::Kind::stop, 101, false, false, {});
+    w.run(Millis(300));
+    CHECK(w.state.running_machine(*w.state.find_vm(101)).empty());
+    w.state.power(TaskJob::Kind::start, 101, false, false, {}, "type=q35");
+    w.run(Millis(500));
+    CHECK(w.state.running_machine(*w.state.find_vm(101)) == "pc-q35-9.2+pve1");  // the start parameter wins
+}
+
+TEST_CASE("cluster: the cdrom alias is ide2 as a CD-ROM, a boot order names existing devices") {
+    World w;
+    w.clone_101();
+    w.run(Millis(2000));
+    ConfigUpdate update;
+    update.set = {{"cdrom", "none"}};
+    REQUIRE(w.state.update_config(101, update));
+    CHECK(w.state.find_vm(101)->config.at("ide2") == "none,media=cdrom");
+    CHECK_FALSE(w.state.find_vm(101)->config.count("cdrom"));
+
+    update.set = {{"boot", "order=scsi0;ide2;net0"}};
+    REQUIRE(w.state.update_config(101, update));
+    CHECK(w.state.find_vm(101)->config.at("boot") == "order=scsi0;ide2;net0");
+    update.set = {{"boot", "order=scsi0 net0"}};  // any list separator, stored with ";"
+    REQUIRE(w.state.update_config(101, update));
+    CHECK(w.state.find_vm(101)->config.at("boot") == "order=scsi0;net0");
+    update.set = {{"boot", "order=scsi0;scsi5"}};
+    auto missing = w.state.update_config(101, update);
+    REQUIRE_FALSE(missing);
+    CHECK(missing.error().status == 500);
+    CHECK(missing.error().message == "invalid bootorder: device 'scsi5' does not exist'");
+    // a device added in the same update counts; one deleted in it does not
+    update.set = {{"boot", "order=net1"}, {"net1", "virtio,bridge=vmbr0"}};
+    REQUIRE(w.state.update_config(101, update));
+    update.set = {{"boot", "order=net1"}};
+    update.deletes = {"net1"};
+    CHECK_FALSE(w.state.update_config(101, update));
+    CHECK(w.state.find_vm(101)->config.at("boot") == "order=net1");
+    update.set = {{"boot", "cdn"}};
+    update.deletes = {};
+    REQUIRE(w.state.update_config(101, update));
+    CHECK(w.state.find_vm(101)->config.at("boot") == "cdn");
+}

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include <fstream>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -130,6 +131,15 @@ struct Harness {
 
     HttpReply admin(const std::string& method, const std::string& path, const json& body = nullptr) {
         return sim->handle_admin(HttpRequest{method, path, {}, body.is_null() ? "" : body.dump()});
+    }
+
+    // A power action on a VM of pve1, its hook (if any) reporting success, to the task's end.
+    json power(int vmid, const std::string& action, const std::string& body = "") {
+        auto upid = data("POST", fmt::format("/nodes/pve1/qemu/{}/status/{}", vmid, action), body).get<std::string>();
+        auto before = hooks.calls.size();
+        scheduler.advance(Millis(500));
+        for (auto i = before; i < hooks.calls.size(); ++i) hooks.finish(i);
+        return wait_task(upid);
     }
 
     std::string clone(int newid, const std::string& extra = "") {
@@ -514,4 +524,87 @@ TEST_CASE("simulator: bytes that are not UTF-8 do not break answers, logs or the
     std::ifstream state(dir.path / "state.json");
     CHECK(json::parse(state, nullptr, false).is_object());
     CHECK(h.admin("GET", "/state").status == 200);
+}
+
+TEST_CASE("simulator: status/current reports the running machine and QEMU, only while running") {
+    Harness h;
+    auto stopped = h.data("GET", "/nodes/pve1/qemu/9000/status/current");
+    CHECK_FALSE(stopped.contains("running-machine"));
+    CHECK_FALSE(stopped.contains("running-qemu"));
+    auto running = h.data("GET", "/nodes/pve2/qemu/200/status/current");  // running from the configuration, no machine key
+    CHECK(running["running-machine"] == "pc-i440fx-9.2+pve1");
+    CHECK(running["running-qemu"] == "9.2.0");
+
+    h.wait_task(h.clone(101));
+    h.api("PUT", "/nodes/pve1/qemu/101/config", "machine=q35");
+    CHECK(h.power(101, "start")["exitstatus"] == "OK");
+    auto q35 = h.data("GET", "/nodes/pve1/qemu/101/status/current");
+    CHECK(q35["running-machine"] == "pc-q35-9.2+pve1");
+    CHECK(q35["running-qemu"] == "9.2.0");
+    // the full listing carries them too; the plain one does not
+    for (const auto& [query, full] : {std::pair{"?full=1", true}, std::pair{"", false}}) {
+        for (const auto& vm : h.data("GET", std::string("/nodes/pve1/qemu") + query)) {
+            if (vm["vmid"] != 101) continue;
+            CHECK(vm.contains("running-machine") == full);
+            if (full) CHECK(vm["running-machine"] == "pc-q35-9.2+pve1");
+        }
+    }
+    CHECK(h.power(101, "stop")["exitstatus"] == "OK");
+    CHECK_FALSE(h.data("GET", "/nodes/pve1/qemu/101/status/current").contains("running-machine"));
+    // a start with the `machine` parameter runs that machine
+    CHECK(h.power(101, "start", "machine=pc-i440fx-8.1")["exitstatus"] == "OK");
+    CHECK(h.data("GET", "/nodes/pve1/qemu/101/status/current")["running-machine"] == "pc-i440fx-8.1+pve0");
+}
+
+TEST_CASE("simulator: the task list filters by status type") {
+    Harness h;
+    h.wait_task(h.clone(101));
+    h.admin("PUT", "/faults", {{"rules", {{{"id", "warn"}, {"action", "task_warnings"}, {"path", "/nodes/*/qemu/*/status/start"}, {"ordinals", {0}}}}}});
+    CHECK(h.power(101, "start")["exitstatus"] == "WARNINGS: 1");
+    CHECK(h.power(101, "start")["exitstatus"] == "VM 101 already running");
+    auto types = [&](const std::string& filter) {
+        std::multiset<std::string> out;
+        for (const auto& task : h.data("GET", "/nodes/pve1/tasks?statusfilter=" + filter)) out.insert(task["type"].get<std::string>());
+        return out;
+    };
+    CHECK(types("ok") == std::multiset<std::string>{"qmclone"});
+    CHECK(types("warning") == std::multiset<std::string>{"qmstart"});
+    CHECK(types("ERROR") == std::multiset<std::string>{"qmstart"});
+    CHECK(types("ok,warning,error").size() == 3);
+    CHECK(types("unknown").empty());
+    CHECK(h.api("GET", "/nodes/pve1/tasks?statusfilter=running").status == 400);
+}
+
+TEST_CASE("simulator: after a crash mid-clone the new VM keeps lock: clone and no task is active") {
+    TempDir dir;
+    std::string upid;
+    {
+        Harness h(kConfig, dir.path);
+        upid = h.clone(101);
+        CHECK(h.data("GET", "/nodes/pve1/tasks?vmid=9000&source=active").size() == 1);
+        // the process dies here: nothing after the clone request is saved
+    }
+    Harness again(kConfig, dir.path);
+    std::string error;
+    REQUIRE(again.sim->load_state(error));
+    auto config = again.data("GET", "/nodes/pve1/qemu/101/config");
+    CHECK(config["lock"] == "clone");
+    // no task works on it: neither by the new VMID nor by the source's (a
+    // qmclone task's id is the source VMID)
+    for (const char* vmid : {"101", "9000"}) {
+        auto active = again.api("GET", std::string("/nodes/pve1/tasks?vmid=") + vmid + "&source=active");
+        REQUIRE(active.status == 200);
+        auto body = json::parse(active.body);
+        CHECK(body["data"] == json::array());
+        CHECK(body["total"] == 0);
+    }
+    auto status = again.data("GET", "/nodes/pve1/tasks/" + upid + "/status");
+    CHECK(status["status"] == "stopped");
+    CHECK(status["exitstatus"] == "unexpected status");
+    CHECK(again.data("GET", "/nodes/pve1/tasks?source=all&vmid=9000")[0]["status"] == "unexpected status");
+    // and it stays locked until someone unlocks it (PVE: qm unlock 101)
+    again.scheduler.advance(Millis(5000));
+    CHECK(again.api("PUT", "/nodes/pve1/qemu/101/config", "cores=2").reason == "VM is locked (clone)");
+    CHECK(again.admin("POST", "/clusters/th2/vms/101/lock", {{"lock", ""}}).status == 200);
+    CHECK(again.api("PUT", "/nodes/pve1/qemu/101/config", "cores=2").status == 200);
 }
