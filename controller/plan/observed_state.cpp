@@ -16,6 +16,10 @@ namespace dnsctl {
 namespace {
 
 std::string describe_failure(std::string_view what, const Error& error) {
+    // The API adapter already names its request ("GET /nodes: …").
+    if (error.message.starts_with(fmt::format("{}: ", what))) {
+        return fmt::format("{} ({})", error.message, to_string(error.kind));
+    }
     return fmt::format("{}: {} ({})", what, error.message, to_string(error.kind));
 }
 

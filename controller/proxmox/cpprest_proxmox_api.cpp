@@ -121,11 +121,14 @@ void watch_messages(int write_p, int version, int content_type, const void* buff
     }
     if (write_p != 1 || length < 1) return;
     const auto* bytes = static_cast<const unsigned char*>(buffer);
-    // TLS 1.3 hides the type in the encrypted record and reports it apart;
-    // before 1.3 the record header carries it.
+    // TLS 1.3 hides the type in the encrypted record (whose header always
+    // says application data) and reports it apart; before 1.3 the record
+    // header carries it. (`version` is the record's, 1.2 for TLS 1.3.)
+    (void)version;
     const bool application_data =
-        version >= TLS1_3_VERSION ? content_type == SSL3_RT_INNER_CONTENT_TYPE && bytes[0] == SSL3_RT_APPLICATION_DATA
-                                  : content_type == SSL3_RT_HEADER && bytes[0] == SSL3_RT_APPLICATION_DATA;
+        SSL_version(ssl) >= TLS1_3_VERSION
+            ? content_type == SSL3_RT_INNER_CONTENT_TYPE && bytes[0] == SSL3_RT_APPLICATION_DATA
+            : content_type == SSL3_RT_HEADER && bytes[0] == SSL3_RT_APPLICATION_DATA;
     if (application_data && !state->over_limit) state->received = 0;
 }
 

@@ -111,6 +111,33 @@ def summarise(events, rtt_ms):
             f"{span:.0f} ms on the wire = {span / rtt_ms:.1f} round trips")
 
 
+VMS = [("pa5", 5300, "primary.rdem-systems.net"), ("th2", 5301, "ns-ipset.rdem-systems.eu"),
+       ("pa4", 5302, "ns-arelion.rdem-systems.fr"), ("pa5", 5303, "ns-rds.rdem-systems.com"),
+       ("pa3", 5304, "ns-ielo.rdem-systems.net")]
+
+
+def write_playbook(proxy_ports, folder):
+    """Ansible's proxmox_kvm keeping the estate's VMs present, through the same proxy."""
+    tasks = []
+    for cluster, vmid, name in VMS:
+        secret = (SIM / "secrets" / f"{cluster}-dnsctl.token").read_text().strip()
+        tasks.append(f"""    - name: {name} present
+      community.general.proxmox_kvm:
+        api_host: "127.0.0.1:{proxy_ports[cluster]}"
+        api_user: dnsctl@pve
+        api_token_id: dnsctl
+        api_token_secret: "{secret}"
+        validate_certs: false
+        node: pve-{cluster}-1
+        vmid: {vmid}
+        name: {name}
+        state: present
+""")
+    playbook = folder / "keep-present.yml"
+    playbook.write_text("- hosts: localhost\n  gather_facts: false\n  tasks:\n" + "".join(tasks))
+    return playbook
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--build", default=str(ROOT / "build"), help="build folder (default: build)")
@@ -167,6 +194,22 @@ def main():
             print(f"  runs: {len(times)}, mean {statistics.mean(times):.3f} s, "
                   f"median {statistics.median(times):.3f} s, min {min(times):.3f} s, max {max(times):.3f} s "
                   "(hyperfine not installed: timed with a loop)")
+        if shutil.which("ansible-playbook") and shutil.which("hyperfine"):
+            playbook = write_playbook(proxy_ports, folder)
+            ansible = ["ansible-playbook", "-i", "localhost,", "-c", "local", str(playbook)]
+            first = subprocess.run(ansible, capture_output=True, text=True)
+            if first.returncode != 0 or "changed=0" not in first.stdout:
+                print("ansible-playbook did not keep the VMs present unchanged:\n" + first.stdout + first.stderr)
+            else:
+                (folder / "proxy.log").unlink(missing_ok=True)
+                subprocess.run(ansible, capture_output=True, check=True)
+                print("ansible-playbook, proxmox_kvm state=present for the 5 VMs: "
+                      + summarise(proxy_events(folder), args.rtt_ms))
+                print("command: " + " ".join(ansible))
+                subprocess.run(["hyperfine", "--warmup", "1", "--runs", str(max(3, args.runs // 4)), "--style",
+                                "basic", " ".join(ansible)], check=True)
+        else:
+            print("ansible-playbook (Debian package ansible) or hyperfine not installed: no Ansible comparison")
         print(f"folder kept for inspection: {folder}" if os.environ.get("KEEP") else "")
     finally:
         for process in (proxy, sim):

@@ -375,3 +375,14 @@ TEST_CASE("CpprestProxmoxApi: without CA file or pin, the operator's SSL_CERT_FI
     if (!nodes) FAIL(nodes.error().message);
     CHECK(nodes->size() == 1);
 }
+
+TEST_CASE("CpprestProxmoxApi: the size limit is per answer, not per kept-alive connection") {
+    TlsTestServer server;
+    auto config = server.pinned_config();
+    config.max_answer_bytes = 4096;  // each answer of /nodes is a few hundred bytes
+    auto api = open_api(config);
+    for (int i = 0; i < 40; ++i) {  // one after the other: the same pooled connection
+        auto nodes = api->list_nodes();
+        if (!nodes) FAIL("request " << i << ": " << nodes.error().message);
+    }
+}
