@@ -14,7 +14,7 @@ hyperfine (or a loop of its own when hyperfine is missing). Stops pve-sim and
 the proxy by their PIDs. A measurement, not a test: it asserts nothing about
 time.
 
-    tests/bench/plan_no_change.py [--build build] [--pve-sim PATH] [--runs 20] [--rtt-ms 50]
+    tests/bench/plan_no_change.py [--build build] [--pve-sim PATH] [--runs 20] [--rtt-ms 50] [--skip-ansible]
 """
 import argparse
 import json
@@ -75,25 +75,38 @@ def start_proxy(ready, folder, rtt_ms):
     return process, {cluster: ports[target] for cluster, target in targets.items()}
 
 
-def write_inventory(ready, proxy_ports, folder):
+def write_inventory(ready, proxy_ports, folder, name="inventory.yaml"):
+    """A copy of the example inventory whose clusters are reached through the proxy (or, with no proxy
+    ports, directly)."""
     text = (SIM / "inventory.yaml").read_text()
     for cluster, port in PORTS.items():
         endpoint = ready["clusters"][cluster]
-        text = text.replace(f"https://127.0.0.1:{port}", f"https://127.0.0.1:{proxy_ports[cluster]}")
+        url = f"https://127.0.0.1:{proxy_ports[cluster]}" if proxy_ports else endpoint["url"]
+        text = text.replace(f"https://127.0.0.1:{port}", url)
         text = text.replace(f"fingerprint_file: .pve-sim/{cluster}.fingerprint",
                             "fingerprint_file: " + endpoint["fingerprint_file"])
     text = text.replace("file:secrets/", f"file:{SIM}/secrets/")
     text = text.replace("../../inventory/zones/", f"{ROOT}/inventory/zones/")
     (folder / ".dnsctl").mkdir(exist_ok=True)
     (folder / ".dnsctl" / "id_ed25519.pub").write_text(KEY + "\n")
-    inventory = folder / "inventory.yaml"
+    inventory = folder / name
     inventory.write_text(text)
     return inventory
 
 
-def proxy_events(folder):
+def log_size(folder):
     path = folder / "proxy.log"
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+    return path.stat().st_size if path.exists() else 0
+
+
+def proxy_events(folder, since):
+    """The proxy's events logged after byte `since` of its log (it keeps the file open)."""
+    path = folder / "proxy.log"
+    if not path.exists():
+        return []
+    with open(path) as f:
+        f.seek(since)
+        return [json.loads(line) for line in f.read().splitlines()]
 
 
 def summarise(events, rtt_ms):
@@ -144,6 +157,7 @@ def main():
     parser.add_argument("--pve-sim", help="pve-sim binary (default: BUILD/tests/pvesim/pve-sim)")
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--rtt-ms", type=float, default=50)
+    parser.add_argument("--skip-ansible", action="store_true", help="no comparison with Ansible's proxmox_kvm")
     args = parser.parse_args()
     build = pathlib.Path(args.build).resolve()
     dnsctl = build / "controller" / "dnsctl"
@@ -162,29 +176,33 @@ def main():
 
         print(f"pve-sim task durations: clone {TIMING['clone_ms']} ms, resize {TIMING['resize_ms']} ms, "
               f"config {TIMING['config_ms']} ms, start {TIMING['start_ms']} ms; {args.rtt_ms:g} ms RTT (delay_proxy)")
-        (folder / "proxy.log").unlink(missing_ok=True)
+        since = log_size(folder)
         began = time.monotonic()
         applied = subprocess.run([str(dnsctl), "apply", str(inventory), "--yes"], capture_output=True, text=True)
         apply_seconds = time.monotonic() - began
         if applied.returncode != 0:
             sys.exit("apply failed:\n" + applied.stdout + applied.stderr)
         print(f"dnsctl apply from nothing (5 VMs on 4 clusters): {apply_seconds:.2f} s; "
-              + summarise(proxy_events(folder), args.rtt_ms))
+              + summarise(proxy_events(folder, since), args.rtt_ms))
 
         command = [str(dnsctl), "plan", str(inventory), "--detailed-exitcode"]
         check = subprocess.run(command, capture_output=True, text=True)
         if check.returncode != 0:
             sys.exit("plan does not show 'no changes':\n" + check.stdout + check.stderr)
-        (folder / "proxy.log").unlink(missing_ok=True)
+        since = log_size(folder)
         requests_before = admin(ready, "GET", "/log?since=0")["next"]
         subprocess.run(command, capture_output=True, check=True)
         requests = admin(ready, "GET", "/log?since=0")["next"] - requests_before
         print(f"dnsctl plan, no changes, 4 clusters: {requests} API requests; "
-              + summarise(proxy_events(folder), args.rtt_ms))
+              + summarise(proxy_events(folder, since), args.rtt_ms))
         print("command: " + " ".join(command))
+        # The same plan straight to pve-sim: what the process costs without the wire.
+        direct = [str(dnsctl), "plan", str(write_inventory(ready, None, folder, "direct.yaml")),
+                  "--detailed-exitcode"]
         if shutil.which("hyperfine"):
             subprocess.run(["hyperfine", "--warmup", "2", "--runs", str(args.runs), "--style", "basic",
-                            " ".join(command)], check=True)
+                            "-n", f"through the proxy ({args.rtt_ms:g} ms RTT)", " ".join(command),
+                            "-n", "straight to pve-sim (no added latency)", " ".join(direct)], check=True)
         else:
             times = []
             for _ in range(args.runs):
@@ -194,17 +212,19 @@ def main():
             print(f"  runs: {len(times)}, mean {statistics.mean(times):.3f} s, "
                   f"median {statistics.median(times):.3f} s, min {min(times):.3f} s, max {max(times):.3f} s "
                   "(hyperfine not installed: timed with a loop)")
-        if shutil.which("ansible-playbook") and shutil.which("hyperfine"):
+        if args.skip_ansible:
+            pass
+        elif shutil.which("ansible-playbook") and shutil.which("hyperfine"):
             playbook = write_playbook(proxy_ports, folder)
             ansible = ["ansible-playbook", "-i", "localhost,", "-c", "local", str(playbook)]
             first = subprocess.run(ansible, capture_output=True, text=True)
             if first.returncode != 0 or "changed=0" not in first.stdout:
                 print("ansible-playbook did not keep the VMs present unchanged:\n" + first.stdout + first.stderr)
             else:
-                (folder / "proxy.log").unlink(missing_ok=True)
+                since = log_size(folder)
                 subprocess.run(ansible, capture_output=True, check=True)
                 print("ansible-playbook, proxmox_kvm state=present for the 5 VMs: "
-                      + summarise(proxy_events(folder), args.rtt_ms))
+                      + summarise(proxy_events(folder, since), args.rtt_ms))
                 print("command: " + " ".join(ansible))
                 subprocess.run(["hyperfine", "--warmup", "1", "--runs", str(max(3, args.runs // 4)), "--style",
                                 "basic", " ".join(ansible)], check=True)

@@ -132,7 +132,7 @@ def make_handler(expected_auth, record_path):
                     f.write("GET /api2/json/redirected with Authorization: %s\n" % self.headers.get("Authorization"))
                 self.reply(200, "OK", {"data": {"redirected": "1"}})
             elif self.path.startswith("/api2/json/nodes/pve1/qemu/") and self.path.endswith("/config") and \
-                    self.hostile(int(self.path.split("/")[5])):
+                    self.hostile(int(self.path.split("/")[6])):
                 pass
             elif self.path == "/api2/json/nodes/pve1/tasks/" + UPID + "/status":
                 self.reply(200, "OK", {"data": {"upid": UPID, "status": "stopped", "exitstatus": "OK"}})
