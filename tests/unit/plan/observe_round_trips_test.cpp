@@ -125,6 +125,7 @@ TEST_CASE("observe: the inventory's VMs and the template are read in the same ro
     Estate estate;
     converge(estate);
     // pa5 holds the primary (110) and one nameserver (103), plus template 9000.
+    estate.cluster("pa5").reset_calls();
     ListingGate gate(estate.cluster("pa5"), 3);
     auto observed = observe_with(estate, "pa5", gate);
     CHECK(gate.opened());
