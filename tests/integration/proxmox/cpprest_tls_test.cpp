@@ -341,9 +341,10 @@ TEST_CASE("CpprestProxmoxApi: concurrent handshakes each report their own certif
     // Every second connection presents another certificate than the pinned one.
     TlsTestServer server(kLoopbackNames, /*alternate=*/true);
     auto config = server.pinned_config();
-    // Many connections at once: requests that go out together each open one.
-    auto api = open_api(config);
     for (int round = 0; round < 3; ++round) {
+        // Requests that go out together each open a connection of their own
+        // (a fresh client: nothing pooled from the round before).
+        auto api = open_api(config);
         std::vector<std::future<Result<std::vector<NodeSummary>>>> replies;
         for (int i = 0; i < 8; ++i) replies.push_back(std::async(std::launch::async, [&] { return api->list_nodes(); }));
         int refused = 0;
