@@ -30,6 +30,7 @@ Result<std::string> read_fingerprint_file(const std::filesystem::path& path) {
 Result<CpprestProxmoxApiConfig> client_config(const Cluster& cluster, const ConnectOptions& options,
                                               std::shared_ptr<spdlog::logger> logger) {
     CpprestProxmoxApiConfig config;
+    config.cluster = cluster.name;
     config.base_url = cluster.api_url;
     config.token_id = cluster.token.id;
     auto secret = resolve_secret(cluster.token.secret);
@@ -45,6 +46,7 @@ Result<CpprestProxmoxApiConfig> client_config(const Cluster& cluster, const Conn
         config.fingerprint_sha256 = std::move(*fingerprint);
     }
     config.request_timeout = options.request_timeout;
+    config.max_answer_bytes = options.max_answer_bytes;
     config.logger = std::move(logger);
     return config;
 }

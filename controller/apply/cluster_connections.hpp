@@ -7,6 +7,7 @@
 #include <spdlog/logger.h>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -15,12 +16,14 @@
 #include "core/error.hpp"
 #include "inventory/model.hpp"
 #include "plan/observed_state.hpp"
+#include "proxmox/cpprest_proxmox_api.hpp"
 #include "proxmox/retrying_proxmox_api.hpp"
 
 namespace dnsctl {
 
 struct ConnectOptions {
-    std::chrono::milliseconds request_timeout{30'000};
+    std::chrono::milliseconds request_timeout{30'000};  // total, per request (CpprestProxmoxApiConfig)
+    std::size_t max_answer_bytes = kDefaultMaxAnswerBytes;  // per answer, all bytes received
     RetryPolicy retry;
 };
 

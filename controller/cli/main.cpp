@@ -5,8 +5,10 @@
 #include "proxmox/cpprest_proxmox_api.hpp"
 
 int main(int argc, char** argv) {
-    // Before any thread: every Proxmox connection names its own trust (pin or
-    // CA file), so OpenSSL's default CA bundle is never loaded per connection.
+    // Before any thread: the system trust (the operator's SSL_CERT_FILE /
+    // SSL_CERT_DIR, else OpenSSL's defaults) is recorded for the clusters that
+    // name neither pin nor CA file, then OpenSSL's default CA bundle is no
+    // longer loaded for every connection.
     dnsctl::skip_default_ca_loading();
     return dnsctl::run_cli(argc, argv);
 }

@@ -16,6 +16,10 @@ namespace dnsctl {
 namespace {
 
 std::string describe_failure(std::string_view what, const Error& error) {
+    // The API adapter already names its request ("GET /nodes: …").
+    if (error.message.starts_with(fmt::format("{}: ", what))) {
+        return fmt::format("{} ({})", error.message, to_string(error.kind));
+    }
     return fmt::format("{}: {} ({})", what, error.message, to_string(error.kind));
 }
 
@@ -78,10 +82,34 @@ ClusterObservation observe_cluster(const Inventory& inventory, const Cluster& cl
     ClusterObservation obs;
     obs.cluster = cluster.name;
 
-    // The two listings at once: every round trip counts with a distant cluster.
+    // The inventory's VMIDs on this cluster.
+    std::set<Vmid> inventory_vmids;
+    auto consider = [&](const Host& host) {
+        if (host.cluster == cluster.name) inventory_vmids.insert(host.vmid);
+    };
+    consider(inventory.primary);
+    for (const auto& ns : inventory.nameservers) consider(ns);
+
+    // One round trip: both listings, and (before the listing says where they
+    // are) the configs of the inventory's VMs and of the template on the
+    // inventory's node, where they live unless someone moved them. Every round
+    // trip counts with a distant cluster. These early reads are single
+    // attempts: one that fails, or turns out to have asked the wrong node, is
+    // made again below, with retries, once the listing shows it matters.
+    std::set<Vmid> early(inventory_vmids);
+    early.insert(cluster.template_vmid);
+    std::map<Vmid, std::future<Result<VmConfig>>> early_reads;
+    ProxmoxApi& once = api.single_attempt();
+    for (auto vmid : early) {
+        early_reads.emplace(vmid, std::async(std::launch::async,
+                                             [&once, &cluster, vmid] { return once.get_config(cluster.node, vmid); }));
+    }
     auto listing_reply = std::async(std::launch::async, [&api] { return api.list_vms(); });
     auto nodes = api.list_nodes();
     auto listing = listing_reply.get();
+    std::map<Vmid, Result<VmConfig>> early_configs;
+    for (auto& [vmid, reply] : early_reads) early_configs.emplace(vmid, reply.get());
+
     if (!nodes) {
         obs.mark_incomplete(nodes.error().kind, describe_failure("GET /nodes", nodes.error()));
         logger.warn("cluster {}: observation incomplete: {}", cluster.name, obs.problems.back().message);
@@ -95,7 +123,23 @@ ClusterObservation observe_cluster(const Inventory& inventory, const Cluster& cl
     }
     for (auto& summary : *listing) {
         auto vmid = summary.vmid;
-        obs.vms.emplace(vmid, ObservedVm{std::move(summary), std::nullopt, std::nullopt, std::nullopt});
+        auto [it, added] = obs.vms.emplace(vmid, ObservedVm{summary, std::nullopt, std::nullopt, std::nullopt});
+        if (!added) {
+            // Two guests cannot share a VMID: the listing contradicts itself,
+            // and which entry is true cannot be told from here.
+            obs.mark_incomplete(
+                ErrorKind::internal,
+                fmt::format("GET /cluster/resources lists VMID {} more than once ({} on node {}, {} on node {}): "
+                            "the cluster's view of its guests is inconsistent, nothing is concluded about VMID {}",
+                            vmid.value, it->second.summary.type, it->second.summary.node, summary.type,
+                            summary.node, vmid.value));
+        }
+    }
+    if (!obs.complete) {
+        for (const auto& problem : obs.problems) {
+            logger.warn("cluster {}: observation incomplete: {}", cluster.name, problem.message);
+        }
+        return obs;
     }
 
     auto node_online = [&](const std::string& name) {
@@ -114,13 +158,6 @@ ClusterObservation observe_cluster(const Inventory& inventory, const Cluster& cl
 
     // Which VMs to read: the inventory's VMIDs on this cluster, every VM
     // tagged dnsctl, and the template when a VM may have to be created.
-    std::set<Vmid> inventory_vmids;
-    auto consider = [&](const Host& host) {
-        if (host.cluster == cluster.name) inventory_vmids.insert(host.vmid);
-    };
-    consider(inventory.primary);
-    for (const auto& ns : inventory.nameservers) consider(ns);
-
     std::set<Vmid> relevant;
     bool any_missing = false;
     for (auto vmid : inventory_vmids) {
@@ -165,7 +202,14 @@ ClusterObservation observe_cluster(const Inventory& inventory, const Cluster& cl
             problem(ErrorKind::unavailable, fmt::format("VM {} is on node {}, which is unreachable", vmid.value, node));
             return;
         }
-        auto config = api.get_config(node, vmid);
+        // The early read counts when it asked the node the listing names.
+        Result<VmConfig> config = fail(ErrorKind::internal, "not read");
+        auto early_config = early_configs.find(vmid);
+        if (node == cluster.node && early_config != early_configs.end() && early_config->second) {
+            config = std::move(early_config->second);
+        } else {
+            config = api.get_config(node, vmid);
+        }
         if (!config) {
             problem(config.error().kind,
                     describe_failure(fmt::format("GET config of VM {} on {}", vmid.value, node), config.error()));

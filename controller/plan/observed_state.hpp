@@ -62,13 +62,17 @@ struct ObservedState {
 // Cluster name -> its API. A cluster without an entry is observed as incomplete.
 using ClusterApis = std::map<std::string, ProxmoxApi*>;
 
-// Reads every cluster of the inventory concurrently (one thread per cluster):
-// GET /nodes and GET /cluster/resources?type=vm (both at once), then one
-// config read per relevant VM (the template's included; up to 8 VMs at once),
-// plus active tasks / cloud-init only where they matter (locked or stopped
-// VMs). Two round trips per cluster for a converged estate, whatever its size
-// (DESIGN §10). A failed read makes that cluster incomplete; nothing is
-// inferred from it. Implementations of ProxmoxApi must allow concurrent calls.
+// Reads every cluster of the inventory concurrently (one thread per cluster).
+// Per cluster, in one round trip: GET /nodes, GET /cluster/resources?type=vm
+// and the configs of the inventory's VMs and of the template on the
+// inventory's node (single attempts: ProxmoxApi::single_attempt). Then, only
+// where the listing asks for it: configs of other relevant VMs (tagged
+// dnsctl, or found on another node, or whose early read failed; up to 8 VMs
+// at once), active tasks and cloud-init (locked or stopped VMs). One round
+// trip per cluster for a converged estate, whatever its size (DESIGN §10). A
+// failed read, or a listing that names one VMID twice, makes that cluster
+// incomplete; nothing is inferred from it. Implementations of ProxmoxApi must
+// allow concurrent calls.
 ObservedState observe(const Inventory& inventory, const ClusterApis& apis, spdlog::logger& logger);
 
 // One cluster (used by observe, and by an executor re-checking one cluster).

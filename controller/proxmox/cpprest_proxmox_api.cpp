@@ -8,7 +8,9 @@
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
+#include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <cstdlib>
 #include <fstream>
 #include <mutex>
@@ -23,32 +25,112 @@ namespace {
 
 namespace http = web::http;
 
-// What the certificate check saw, recorded by the OpenSSL callback: cpprest
-// itself only reports "Error in SSL handshake".
-class TlsVerdicts {
-public:
-    void record_failure(std::string reason) {
-        std::lock_guard lock(mutex_);
-        last_failure_ = std::move(reason);
-    }
-    void record_success() {
-        std::lock_guard lock(mutex_);
-        last_failure_.reset();
-    }
-    std::optional<std::string> last_failure() const {
-        std::lock_guard lock(mutex_);
-        return last_failure_;
-    }
+// What one request learnt about the connection it opened: the verdict of that
+// connection's certificate check. cpprest itself only reports "Error in SSL
+// handshake", and several requests of a cluster handshake at once, so the
+// reason is kept per request, never in a slot shared by the cluster.
+struct RequestTrace {
+    std::mutex mutex;
+    std::optional<std::string> tls_failure;
 
-private:
-    mutable std::mutex mutex_;
-    std::optional<std::string> last_failure_;
+    void record_tls_failure(std::string reason) {
+        std::lock_guard lock(mutex);
+        tls_failure = std::move(reason);
+    }
+    std::optional<std::string> take_tls_failure() {
+        std::lock_guard lock(mutex);
+        return tls_failure;
+    }
 };
 
-struct TlsCheck {
+// The request being sent by this thread. cpprest opens a new connection (and
+// asks for its TLS context) synchronously inside http_client::request, on the
+// caller's thread, so a connection is tied to the request that opened it, the
+// one whose handshake it performs. Connections that cpprest opens on its own
+// threads (a request sent again after a pooled connection turned out closed)
+// belong to no request: their failures get a generic message.
+thread_local std::shared_ptr<RequestTrace> t_sending;
+
+// The cluster's trust, shared by its connections.
+struct TlsTrust {
     std::optional<Sha256Fingerprint> pin;
-    TlsVerdicts verdicts;
+    std::string peer;  // host:port of the API URL: what presents the certificate (redirects are never followed)
 };
+
+// One TLS connection: owned by its SSL_CTX (cpprest makes one per connection)
+// through ex_data, freed with it.
+struct ConnectionState {
+    std::shared_ptr<const TlsTrust> trust;
+    std::shared_ptr<RequestTrace> opened_for;  // may be null (see t_sending)
+    std::size_t max_answer_bytes = 0;
+    // Touched by the connection's own I/O (callbacks inside OpenSSL).
+    std::atomic<bool> bio_hooked{false};
+    std::atomic<std::size_t> received{0};  // bytes read since our last application data was written
+    std::atomic<bool> over_limit{false};
+};
+
+// The error a read of an over-long answer fails with: cpprest hands the
+// OpenSSL error code through to its http_exception, so the request that owns
+// the connection can tell this failure from any other.
+constexpr int kAnswerTooLargeReason = 0x0A5B;
+const int kAnswerTooLargeCode = static_cast<int>(ERR_PACK(ERR_LIB_USER, 0, kAnswerTooLargeReason));
+
+void free_connection_state(void*, void* pointer, CRYPTO_EX_DATA*, int, long, void*) {
+    delete static_cast<ConnectionState*>(pointer);
+}
+
+int connection_state_index() {
+    static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, &free_connection_state);
+    return index;
+}
+
+// On the connection's socket-side BIO: counts what is read, and fails every
+// read once the answer is over its limit (the TLS read then fails, cpprest
+// closes the connection and the request ends with kAnswerTooLargeCode).
+long count_received(BIO* bio, int operation, const char*, std::size_t, int, long, int result, std::size_t* processed) {
+    auto* state = reinterpret_cast<ConnectionState*>(BIO_get_callback_arg(bio));
+    if (state == nullptr) return result;
+    if (operation == BIO_CB_READ && state->over_limit) {
+        ERR_raise(ERR_LIB_USER, kAnswerTooLargeReason);
+        return -1;
+    }
+    if (operation == (BIO_CB_READ | BIO_CB_RETURN) && result > 0 && processed != nullptr) {
+        if (state->received.fetch_add(*processed) + *processed > state->max_answer_bytes) {
+            state->over_limit = true;
+            ERR_raise(ERR_LIB_USER, kAnswerTooLargeReason);
+            return -1;
+        }
+    }
+    return result;
+}
+
+// OpenSSL's protocol message callback: hooks the BIO above on the first
+// message, and starts a new count whenever application data (a request) is
+// written: HTTP/1.1 without pipelining answers one request at a time, so what
+// arrives after a request is its answer.
+void watch_messages(int write_p, int version, int content_type, const void* buffer, std::size_t length, SSL* ssl,
+                    void* arg) {
+    auto* state = static_cast<ConnectionState*>(arg);
+    if (state == nullptr) return;
+    if (!state->bio_hooked) {
+        if (BIO* bio = SSL_get_rbio(ssl); bio != nullptr) {
+            BIO_set_callback_arg(bio, reinterpret_cast<char*>(state));
+            BIO_set_callback_ex(bio, &count_received);
+            state->bio_hooked = true;
+        }
+    }
+    if (write_p != 1 || length < 1) return;
+    const auto* bytes = static_cast<const unsigned char*>(buffer);
+    // TLS 1.3 hides the type in the encrypted record (whose header always
+    // says application data) and reports it apart; before 1.3 the record
+    // header carries it. (`version` is the record's, 1.2 for TLS 1.3.)
+    (void)version;
+    const bool application_data =
+        SSL_version(ssl) >= TLS1_3_VERSION
+            ? content_type == SSL3_RT_INNER_CONTENT_TYPE && bytes[0] == SSL3_RT_APPLICATION_DATA
+            : content_type == SSL3_RT_HEADER && bytes[0] == SSL3_RT_APPLICATION_DATA;
+    if (application_data && !state->over_limit) state->received = 0;
+}
 
 std::optional<Sha256Fingerprint> leaf_fingerprint(X509_STORE_CTX* store) {
     X509* leaf = X509_STORE_CTX_get0_cert(store);
@@ -61,39 +143,52 @@ std::optional<Sha256Fingerprint> leaf_fingerprint(X509_STORE_CTX* store) {
 
 // Replaces OpenSSL's chain verification (SSL_CTX_set_cert_verify_callback).
 // With a pin, the leaf's SHA-256 must equal it (self-signed certificates are
-// the norm on Proxmox); without one, the normal chain and host name checks run
-// and their verdict is recorded.
+// the norm on Proxmox); without one, the normal chain and host name checks run.
+// A refusal is recorded for the request that opened the connection.
 int verify_certificate(X509_STORE_CTX* store, void* arg) {
-    auto* check = static_cast<TlsCheck*>(arg);
+    auto* connection = static_cast<ConnectionState*>(arg);
+    const TlsTrust& trust = *connection->trust;
+    auto refuse = [&](std::string reason) {
+        if (connection->opened_for) connection->opened_for->record_tls_failure(std::move(reason));
+        return 0;
+    };
     auto presented = leaf_fingerprint(store);
     const std::string presented_text = presented ? format_fingerprint(*presented) : "(no certificate)";
-    if (check->pin) {
-        if (presented && *presented == *check->pin) {
+    if (trust.pin) {
+        if (presented && *presented == *trust.pin) {
             X509_STORE_CTX_set_error(store, X509_V_OK);
-            check->verdicts.record_success();
             return 1;
         }
         X509_STORE_CTX_set_error(store, X509_V_ERR_CERT_REJECTED);
-        check->verdicts.record_failure(
-            fmt::format("TLS certificate pin mismatch: expected SHA-256 fingerprint {}, the server presented {}",
-                        format_fingerprint(*check->pin), presented_text));
-        return 0;
+        return refuse(fmt::format("TLS certificate pin mismatch: the server at {} presented SHA-256 fingerprint {}, "
+                                  "but the pin expects {}",
+                                  trust.peer, presented_text, format_fingerprint(*trust.pin)));
     }
-    if (X509_verify_cert(store) == 1) {
-        check->verdicts.record_success();
-        return 1;
-    }
+    if (X509_verify_cert(store) == 1) return 1;
     const int error = X509_STORE_CTX_get_error(store);
     // The chain checks set a specific error; the host name check (asio's
     // rfc2818_verification, run as the verify callback) leaves none.
     const std::string why = error == X509_V_OK || error == X509_V_ERR_UNSPECIFIED
                                 ? "the certificate does not name the host of the API URL"
                                 : X509_verify_cert_error_string(error);
-    check->verdicts.record_failure(fmt::format(
-        "TLS certificate verification failed: {} (the server presented SHA-256 fingerprint {}; give the cluster's "
-        "CA file or pin this fingerprint if it is the right server)",
-        why, presented_text));
-    return 0;
+    return refuse(fmt::format(
+        "TLS certificate verification failed: {} (the server at {} presented SHA-256 fingerprint {}; give the "
+        "cluster's CA file or pin this fingerprint if it is the right server)",
+        why, trust.peer, presented_text));
+}
+
+// Shown text from the outside world: control characters escaped, length capped.
+std::string printable(std::string_view text, std::size_t max = 200) {
+    std::string out;
+    for (unsigned char c : text.substr(0, max)) {
+        if (c < 0x20 || c == 0x7f) {
+            out += fmt::format("\\x{:02x}", c);
+        } else {
+            out.push_back(static_cast<char>(c));
+        }
+    }
+    if (text.size() > max) out += "…";
+    return out;
 }
 
 bool starts_with(std::string_view text, std::string_view prefix) { return text.rfind(prefix, 0) == 0; }
@@ -129,12 +224,48 @@ Result<void> check_config(const CpprestProxmoxApiConfig& config) {
         return fail(ErrorKind::not_found, fmt::format("cannot read CA file {}", config.ca_file->string()));
     }
     if (config.request_timeout.count() <= 0) return fail(ErrorKind::invalid, "the request timeout must be positive");
+    if (config.max_answer_bytes < 4096) return fail(ErrorKind::invalid, "the answer size limit must be at least 4 KiB");
     return {};
 }
 
+std::string size_text(std::size_t bytes) {
+    if (bytes % (std::size_t{1} << 20) == 0) return fmt::format("{} MiB", bytes >> 20);
+    if (bytes % 1024 == 0) return fmt::format("{} KiB", bytes >> 10);
+    return fmt::format("{} bytes", bytes);
+}
+
+std::string seconds_text(std::chrono::milliseconds duration) {
+    return fmt::format("{:g} s", static_cast<double>(duration.count()) / 1000.0);
+}
+
+// What came back for one request, filled on a cpprest thread.
+struct Outcome {
+    std::mutex mutex;
+    std::condition_variable done_changed;
+    bool done = false;
+    int status = 0;
+    std::string reason;
+    std::string location;
+    std::string body;
+    std::exception_ptr failure;
+};
+
 }  // namespace
 
+const SystemTrustPaths& system_trust_paths() {
+    static const SystemTrustPaths paths = [] {
+        auto from_environment = [](const char* variable, const char* fallback) {
+            const char* value = std::getenv(variable);
+            return std::string(value != nullptr && *value != '\0' ? value : fallback);
+        };
+        return SystemTrustPaths{from_environment(X509_get_default_cert_file_env(), X509_get_default_cert_file()),
+                                from_environment(X509_get_default_cert_dir_env(), X509_get_default_cert_dir())};
+    }();
+    return paths;
+}
+
 void skip_default_ca_loading() {
+    (void)system_trust_paths();  // recorded before the variables change
     ::setenv(X509_get_default_cert_file_env(), "/dev/null", 1);
     ::setenv(X509_get_default_cert_dir_env(), "/dev/null", 1);
 }
@@ -157,7 +288,7 @@ TransportStage transport_stage_of(std::string_view message, bool timed_out) {
 
 struct CpprestProxmoxApi::Impl {
     CpprestProxmoxApiConfig config;
-    std::shared_ptr<TlsCheck> tls;
+    std::string where;  // "cluster th2 (https://…)", for messages
     std::string base_uri;
     http::client::http_client_config client_config;
     // Reads share one client and its keep-alive connections.
@@ -168,28 +299,74 @@ struct CpprestProxmoxApi::Impl {
     // status line). For a mutating call that could apply it twice, so each
     // one goes out on a fresh connection of its own client: a lost answer
     // then surfaces as an error with maybe_applied set.
-    struct Reply {
-        int status = 0;
-        std::string reason;
-        std::string body;
-    };
+    //
+    // The request runs on cpprest's threads; this thread waits for it until
+    // the total deadline, then cancels it (cpprest closes the connection).
+    std::shared_ptr<Outcome> send(http::http_request& request, bool mutating,
+                                  const std::shared_ptr<RequestTrace>& trace, bool& timed_out) {
+        std::optional<http::client::http_client> one_shot;
+        if (mutating) one_shot.emplace(utility::conversions::to_string_t(base_uri), client_config);
+        http::client::http_client& through = mutating ? *one_shot : *client;
 
-    static Reply read_reply(http::client::http_client& through, http::http_request& request) {
-        http::http_response response = through.request(request).get();
-        Reply reply{response.status_code(), utility::conversions::to_utf8string(response.reason_phrase()), {}};
-        reply.body = response.extract_utf8string(/*ignore_content_type=*/true).get();
-        return reply;
+        auto outcome = std::make_shared<Outcome>();
+        pplx::cancellation_token_source cancel;
+        const auto deadline = std::chrono::steady_clock::now() + config.request_timeout;
+        pplx::task<http::http_response> response;
+        t_sending = trace;
+        try {
+            response = through.request(request, cancel.get_token());
+        } catch (...) {
+            t_sending.reset();
+            throw;
+        }
+        t_sending.reset();
+        response.then([](http::http_response answer) { return answer.content_ready(); })
+            .then([outcome](pplx::task<http::http_response> finished) {
+                std::lock_guard lock(outcome->mutex);
+                try {
+                    http::http_response answer = finished.get();
+                    outcome->status = answer.status_code();
+                    outcome->reason = utility::conversions::to_utf8string(answer.reason_phrase());
+                    auto location = answer.headers().find(http::header_names::location);
+                    if (location != answer.headers().end()) {
+                        outcome->location = utility::conversions::to_utf8string(location->second);
+                    }
+                    outcome->body = answer.extract_utf8string(/*ignore_content_type=*/true).get();
+                } catch (...) {
+                    outcome->failure = std::current_exception();
+                }
+                outcome->done = true;
+                outcome->done_changed.notify_all();
+            });
+
+        std::unique_lock lock(outcome->mutex);
+        if (!outcome->done_changed.wait_until(lock, deadline, [&] { return outcome->done; })) {
+            timed_out = true;
+            lock.unlock();
+            cancel.cancel();  // closes the connection; the request then ends at once
+            lock.lock();
+            // A name lookup is not interrupted by the close: do not wait for it.
+            outcome->done_changed.wait_for(lock, std::chrono::seconds(2), [&] { return outcome->done; });
+        }
+        return outcome;
     }
 
-    Reply send(http::http_request& request, bool mutating) {
-        if (!mutating) return read_reply(*client, request);
-        http::client::http_client one_shot(utility::conversions::to_string_t(base_uri), client_config);
-        return read_reply(one_shot, request);
+    Error refused_redirect(const Outcome& reply) const {
+        return Error{ErrorKind::invalid,
+                     fmt::format("{} answered {} {} with Location '{}'; dnsctl never follows a redirect from a "
+                                 "cluster's API (the request carries the API token): if the API really lives there, "
+                                 "set the cluster's api_url to it",
+                                 where, reply.status, printable(reply.reason, 80),
+                                 reply.location.empty() ? "(none)" : printable(reply.location)),
+                     false};
     }
 
     // Sends the call; the body of a 2xx answer, or the classified Error.
     Result<std::string> exchange(const ApiCall& call) {
         auto in_context = [&](Error error) { return std::unexpected(error.within(call.describe())); };
+        auto trace = std::make_shared<RequestTrace>();
+        bool timed_out = false;
+        std::shared_ptr<Outcome> reply;
         try {
             http::http_request request(method_of(call.method));
             request.set_request_uri(web::uri(utility::conversions::to_string_t("/" + call.path)));
@@ -197,34 +374,60 @@ struct CpprestProxmoxApi::Impl {
                                   fmt::format("PVEAPIToken={}={}", config.token_id, config.token_secret.reveal()));
             request.headers().add("Accept", "application/json");
             if (!call.body.empty()) request.set_body(call.body, "application/x-www-form-urlencoded");
-
-            Reply reply = send(request, call.mutating);
-            if (config.logger) config.logger->debug("{} -> {}", call.describe(), reply.status);
-            if (reply.status >= 200 && reply.status < 300) return std::move(reply.body);
-            return in_context(classify_failure(parse_failed_reply(reply.status, reply.reason, reply.body),
-                                               call.mutating));
-        } catch (const http::http_exception& e) {
-            const std::error_code code = e.error_code();
-            const bool timed_out = code == std::errc::timed_out || code.value() == ETIMEDOUT;
-            const TransportStage stage = transport_stage_of(e.what(), timed_out);
-            if (config.logger) config.logger->debug("{} -> failed: {}", call.describe(), e.what());
-            if (stage == TransportStage::before_send && std::string_view(e.what()).find("SSL") != std::string::npos) {
-                if (auto refusal = tls->verdicts.last_failure()) {
-                    return in_context(Error{ErrorKind::denied,
-                                            fmt::format("{}: {}; connection refused", config.base_url, *refusal),
-                                            false});
-                }
-            }
-            return in_context(classify_transport_failure(stage, fmt::format("{}: {}", config.base_url, e.what()),
-                                                         call.mutating));
+            reply = send(request, call.mutating, trace, timed_out);
         } catch (const web::uri_exception& e) {
             return in_context(Error{ErrorKind::invalid, fmt::format("bad request URI: {}", e.what()), false});
         } catch (const std::exception& e) {
+            return in_context(classify_transport_failure(TransportStage::before_send,
+                                                         fmt::format("{}: {}", where, e.what()), call.mutating));
+        }
+
+        if (timed_out) {
+            if (config.logger) config.logger->debug("{} -> no answer within {}", call.describe(),
+                                                    seconds_text(config.request_timeout));
+            return in_context(classify_transport_failure(
+                TransportStage::timeout,
+                fmt::format("{}: the request did not complete within its deadline of {}", where,
+                            seconds_text(config.request_timeout)),
+                call.mutating));
+        }
+        std::lock_guard lock(reply->mutex);
+        if (reply->failure) return in_context(transport_failure(call, reply->failure, *trace));
+
+        if (config.logger) config.logger->debug("{} -> {}", call.describe(), reply->status);
+        if (reply->status >= 200 && reply->status < 300) return std::move(reply->body);
+        if (reply->status >= 300 && reply->status < 400) return in_context(refused_redirect(*reply));
+        return in_context(classify_failure(parse_failed_reply(reply->status, reply->reason, reply->body),
+                                           call.mutating));
+    }
+
+    Error transport_failure(const ApiCall& call, const std::exception_ptr& failure, RequestTrace& trace) const {
+        try {
+            std::rethrow_exception(failure);
+        } catch (const http::http_exception& e) {
+            const std::error_code code = e.error_code();
+            if (config.logger) config.logger->debug("{} -> failed: {}", call.describe(), e.what());
+            if (code.value() == kAnswerTooLargeCode) {
+                return Error{ErrorKind::internal,
+                             fmt::format("{}: the answer is larger than the limit of {}; it was cut off{}", where,
+                                         size_text(config.max_answer_bytes),
+                                         call.mutating ? "; the request may have been applied" : ""),
+                             call.mutating};
+            }
+            const bool timed_out = code == std::errc::timed_out || code.value() == ETIMEDOUT;
+            const TransportStage stage = transport_stage_of(e.what(), timed_out);
+            if (stage == TransportStage::before_send && std::string_view(e.what()).find("SSL") != std::string::npos) {
+                if (auto refusal = trace.take_tls_failure()) {
+                    return Error{ErrorKind::denied, fmt::format("{}: {}; connection refused", where, *refusal), false};
+                }
+            }
+            return classify_transport_failure(stage, fmt::format("{}: {}", where, e.what()), call.mutating);
+        } catch (const std::exception& e) {
             // Anything else cpprest or pplx throws: we cannot tell whether the
             // request went out.
-            return in_context(classify_transport_failure(TransportStage::after_send,
-                                                         fmt::format("{}: {}", config.base_url, e.what()),
-                                                         call.mutating));
+            if (config.logger) config.logger->debug("{} -> failed: {}", call.describe(), e.what());
+            return classify_transport_failure(TransportStage::after_send, fmt::format("{}: {}", where, e.what()),
+                                              call.mutating);
         }
     }
 
@@ -233,7 +436,7 @@ struct CpprestProxmoxApi::Impl {
         auto body = exchange(call);
         if (!body) return std::unexpected(body.error());
         auto decoded = decode(*body);
-        if (!decoded) return std::unexpected(decoded.error().within(call.describe()));
+        if (!decoded) return std::unexpected(decoded.error().within(fmt::format("{}: {}", call.describe(), where)));
         return decoded;
     }
 };
@@ -264,41 +467,62 @@ Result<std::unique_ptr<CpprestProxmoxApi>> CpprestProxmoxApi::open(CpprestProxmo
     if (auto checked = check_config(config); !checked) return std::unexpected(checked.error());
     initialise_openssl_before_cpprest();
     auto impl = std::make_unique<Impl>();
-    impl->tls = std::make_shared<TlsCheck>();
+    auto trust = std::make_shared<TlsTrust>();
     if (config.fingerprint_sha256) {
         auto pin = parse_sha256_fingerprint(*config.fingerprint_sha256);
         if (!pin) return std::unexpected(pin.error().within("certificate pin"));
-        impl->tls->pin = *pin;
+        trust->pin = *pin;
+    }
+
+    std::string base = config.base_url;
+    while (!base.empty() && base.back() == '/') base.pop_back();
+    if (base.size() < 10 || base.substr(base.size() - 10) != "/api2/json") base += "/api2/json";
+    try {
+        const web::uri parsed(utility::conversions::to_string_t(base));
+        const auto host = utility::conversions::to_utf8string(parsed.host());
+        const int port = parsed.is_port_default() ? 443 : parsed.port();
+        trust->peer = host.find(':') != std::string::npos ? fmt::format("[{}]:{}", host, port)
+                                                          : fmt::format("{}:{}", host, port);
+    } catch (const std::exception& e) {
+        return fail(ErrorKind::invalid, fmt::format("Proxmox API URL '{}': {}", config.base_url, e.what()));
     }
 
     http::client::http_client_config client_config;
     client_config.set_timeout(config.request_timeout);
     client_config.set_validate_certificates(true);
     client_config.set_proxy(web::web_proxy(web::web_proxy::disabled));
-    std::shared_ptr<TlsCheck> tls = impl->tls;
+    // A redirect would carry the token to whatever the Location names.
+    client_config.set_max_redirects(0);
     std::optional<std::string> ca_file;
     if (config.ca_file) ca_file = config.ca_file->string();
-    client_config.set_ssl_context_callback([tls, ca_file](boost::asio::ssl::context& context) {
+    const std::size_t max_answer_bytes = config.max_answer_bytes;
+    client_config.set_ssl_context_callback([trust = std::shared_ptr<const TlsTrust>(trust), ca_file,
+                                            max_answer_bytes](boost::asio::ssl::context& context) {
         SSL_CTX* native = context.native_handle();
         // cpprest has loaded OpenSSL's default CA paths into this new context
         // already. A cluster trusts exactly what its configuration names, so
         // the store is replaced: the CA file alone, nothing with a pin (the
-        // callback compares the leaf), the system bundle only with neither.
+        // callback compares the leaf), the system trust only with neither.
         X509_STORE* store = X509_STORE_new();
         if (store != nullptr) {
             if (ca_file) {
                 X509_STORE_load_locations(store, ca_file->c_str(), nullptr);
-            } else if (!tls->pin) {
-                X509_STORE_load_locations(store, X509_get_default_cert_file(), X509_get_default_cert_dir());
+            } else if (!trust->pin) {
+                const auto& system = system_trust_paths();
+                X509_STORE_load_locations(store, system.file.c_str(), system.dir.c_str());
             }
             SSL_CTX_set_cert_store(native, store);  // takes ownership, frees the old store
         }
-        SSL_CTX_set_cert_verify_callback(native, &verify_certificate, tls.get());
+        auto* connection = new ConnectionState{trust, t_sending, max_answer_bytes};
+        if (SSL_CTX_set_ex_data(native, connection_state_index(), connection) != 1) {
+            delete connection;
+            throw std::runtime_error("cannot attach the connection's state to its TLS context");
+        }
+        SSL_CTX_set_cert_verify_callback(native, &verify_certificate, connection);
+        SSL_CTX_set_msg_callback(native, &watch_messages);
+        SSL_CTX_set_msg_callback_arg(native, connection);
     });
 
-    std::string base = config.base_url;
-    while (!base.empty() && base.back() == '/') base.pop_back();
-    if (base.size() < 10 || base.substr(base.size() - 10) != "/api2/json") base += "/api2/json";
     try {
         impl->client = std::make_unique<http::client::http_client>(utility::conversions::to_string_t(base),
                                                                      client_config);
@@ -307,6 +531,8 @@ Result<std::unique_ptr<CpprestProxmoxApi>> CpprestProxmoxApi::open(CpprestProxmo
     } catch (const std::exception& e) {
         return fail(ErrorKind::invalid, fmt::format("Proxmox API URL '{}': {}", config.base_url, e.what()));
     }
+    impl->where = config.cluster.empty() ? config.base_url
+                                         : fmt::format("cluster {} ({})", config.cluster, config.base_url);
     impl->config = std::move(config);
     return std::unique_ptr<CpprestProxmoxApi>(new CpprestProxmoxApi(std::move(impl)));
 }

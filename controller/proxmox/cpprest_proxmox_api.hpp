@@ -3,9 +3,20 @@
 // Authentication: an API token (`Authorization: PVEAPIToken=<id>=<secret>`).
 // TLS is always verified: against a CA file, against a pinned SHA-256
 // fingerprint of the server certificate (Proxmox ships self-signed ones), or,
-// with neither, against the system trust store. There is no way to turn
-// verification off. A refused certificate is a `denied` error whose message
-// says why (a pin mismatch shows the expected and the presented fingerprint).
+// with neither, against the system trust store (SSL_CERT_FILE / SSL_CERT_DIR
+// when the operator set them, else OpenSSL's default paths). There is no way
+// to turn verification off. A refused certificate is a `denied` error whose
+// message says why and names the host and port that presented it (a pin
+// mismatch shows the expected and the presented fingerprint); the verdict is
+// kept per connection, so concurrent handshakes never mix their reasons.
+//
+// Answers are bounded (DESIGN §10b): redirects are never followed (a 3xx is
+// an `invalid` error naming the Location: following one would send the token
+// to another server), at most `max_answer_bytes` are received per answer
+// (status line, headers and body; counted on the TLS connection, so neither
+// a huge chunk nor endless headers can grow memory), JSON nesting and size
+// are checked before parsing (proxmox/json_limits.hpp), and each request has
+// a total deadline from its start to the last byte of its answer.
 //
 // The wire form of each call lives in proxmox/rest_calls.hpp and the error
 // classification in proxmox/error_classification.hpp; this is the only
@@ -15,6 +26,7 @@
 #include <spdlog/logger.h>
 
 #include <chrono>
+#include <cstddef>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -27,13 +39,24 @@
 
 namespace dnsctl {
 
+inline constexpr std::size_t kDefaultMaxAnswerBytes = std::size_t{8} << 20;  // 8 MiB
+
 struct CpprestProxmoxApiConfig {
+    std::string cluster;                            // the cluster's name, for messages (may be empty)
     std::string base_url;                           // https://host:8006 (the /api2/json prefix is added)
     std::string token_id;                           // user@realm!tokenname
     Secret token_secret;                            // never logged, never in an error message
     std::optional<std::filesystem::path> ca_file;   // trust the CAs in this PEM file, or
     std::optional<std::string> fingerprint_sha256;  // pin the server certificate ("AB:CD:…"); at most one of both
+    // The total time one request may take, from its start (connecting, TLS)
+    // to the last byte of its answer: a server trickling its answer cannot
+    // hold a request longer than this.
     std::chrono::milliseconds request_timeout{30'000};
+    // Bytes received for one answer, all included. PVE's largest answer that
+    // dnsctl reads, the cluster listing, is about 300 bytes per guest: 8 MiB
+    // leave room for some 25,000. Observing a cluster reads several answers
+    // at once, each up to this size.
+    std::size_t max_answer_bytes = kDefaultMaxAnswerBytes;
     std::shared_ptr<spdlog::logger> logger;  // optional: one debug line per request (method, path, status)
 };
 
@@ -77,11 +100,21 @@ private:
 // OpenSSL's default CA bundle into it (about 40 ms of CPU each, most of a
 // no-change `plan`), although CpprestProxmoxApi then replaces that trust store
 // with the cluster's own. Call once at process start, before any thread: it
-// points OpenSSL's default CA file and folder (SSL_CERT_FILE, SSL_CERT_DIR) at
-// nothing for this process and those it starts. CpprestProxmoxApi itself
-// never relies on them (without a CA file or pin it loads the system bundle
-// from OpenSSL's compiled-in paths).
+// records the system trust the process was started with (the operator's
+// SSL_CERT_FILE / SSL_CERT_DIR when set, else OpenSSL's default paths), then
+// points those variables at nothing, so that cpprestsdk's own loading is
+// free. A cluster with neither CA file nor pin is verified against the
+// recorded system trust.
 void skip_default_ca_loading();
+
+// The CA file and folder that a cluster without CA file or pin is verified
+// against: SSL_CERT_FILE / SSL_CERT_DIR as they were when first asked (or
+// when skip_default_ca_loading ran), else OpenSSL's compiled-in paths.
+struct SystemTrustPaths {
+    std::string file;
+    std::string dir;
+};
+const SystemTrustPaths& system_trust_paths();
 
 // Which stage of a request a cpprest http_client failure message belongs to
 // (the messages of cpprestsdk 2.10's asio client). Exposed for unit tests.

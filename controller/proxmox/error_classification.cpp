@@ -1,5 +1,6 @@
 #include "core/text.hpp"
 #include "proxmox/error_classification.hpp"
+#include "proxmox/json_limits.hpp"
 
 #include <fmt/format.h>
 
@@ -73,6 +74,7 @@ Error make(ErrorKind kind, std::string message, bool maybe_applied = false) {
 
 FailedReply parse_failed_reply(int status, std::string reason, std::string_view body) {
     FailedReply reply{status, std::move(reason), {}, {}};
+    if (!check_json_limits(body)) return reply;  // a body out of bounds says nothing we could use
     auto json = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
     if (!json.is_object()) return reply;
     if (auto it = json.find("message"); it != json.end() && it->is_string()) {

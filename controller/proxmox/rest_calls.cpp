@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "proxmox/json_limits.hpp"
 #include "proxmox/percent_encoding.hpp"
 
 namespace dnsctl {
@@ -29,10 +30,11 @@ std::unexpected<Error> unexpected_answer(std::string_view what) {
 
 // The `data` member of the envelope.
 Result<json> envelope_data(std::string_view body) {
+    if (auto bounded = check_json_limits(body); !bounded) return unexpected_answer(bounded.error().message);
     auto parsed = json::parse(body, nullptr, /*allow_exceptions=*/false);
     if (parsed.is_discarded()) return unexpected_answer("the body is not JSON");
     if (!parsed.is_object() || !parsed.contains("data")) return unexpected_answer("no 'data' in the body");
-    return parsed["data"];
+    return std::move(parsed["data"]);
 }
 
 std::string text_of(const json& value) {

@@ -76,6 +76,8 @@ public:
 
     Result<std::string> agent_file_read(const std::string& node, Vmid vmid, const std::string& path) override;
 
+    ProxmoxApi& single_attempt() override { return inner_.single_attempt(); }
+
 private:
     template <class T, class Call>
     Result<T> with_retries(std::string_view what, Call&& call);

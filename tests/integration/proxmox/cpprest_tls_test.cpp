@@ -8,8 +8,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <future>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <vector>
 
 #include "proxmox/percent_encoding.hpp"
 #include "tls_test_server.hpp"
@@ -54,8 +57,11 @@ TEST_CASE("CpprestProxmoxApi: a wrong pin refuses the connection and says it is 
     CHECK(nodes.error().kind == ErrorKind::denied);
     CHECK_FALSE(nodes.error().transient());
     CHECK(mentions(nodes.error(), "pin mismatch"));
-    CHECK(mentions(nodes.error(), "expected SHA-256 fingerprint " + wrong));
-    CHECK(mentions(nodes.error(), "presented " + after_equals(server.fingerprint())));
+    CHECK(mentions(nodes.error(), "the pin expects " + wrong));
+    CHECK(mentions(nodes.error(), "presented SHA-256 fingerprint " + after_equals(server.fingerprint())));
+    // The host and port that presented the certificate, and the cluster.
+    CHECK(mentions(nodes.error(), "the server at 127.0.0.1:" + std::to_string(server.port()) + " presented"));
+    CHECK(mentions(nodes.error(), "cluster th2"));
     CHECK(mentions(nodes.error(), server.url()));
     CHECK_FALSE(mentions(nodes.error(), kTokenSecret));
 }
@@ -247,5 +253,137 @@ TEST_CASE("CpprestProxmoxApi::open: refuses configurations that would not be ver
         auto api = CpprestProxmoxApi::open(config);
         REQUIRE_FALSE(api);
         CHECK(api.error().message.find(kTokenSecret) == std::string::npos);
+    }
+}
+
+namespace {
+
+// A config read of one of tls_test_server.py's hostile VMIDs, with a short
+// deadline and a small answer limit; the error and how long it took.
+struct HostileRead {
+    Error error;
+    std::chrono::milliseconds took;
+};
+
+HostileRead read_hostile(const TlsTestServer& server, int vmid, std::chrono::milliseconds deadline = std::chrono::seconds(3),
+                         std::size_t max_answer_bytes = std::size_t{1} << 20) {
+    auto config = server.pinned_config();
+    config.request_timeout = deadline;
+    config.max_answer_bytes = max_answer_bytes;
+    auto api = open_api(config);
+    const auto began = std::chrono::steady_clock::now();
+    auto answer = api->get_config("pve1", Vmid{static_cast<std::uint32_t>(vmid)});
+    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - began);
+    if (answer) FAIL("VM " << vmid << ": the hostile answer was accepted");
+    INFO(answer.error().message);
+    // Every error names the cluster and the request, never the token.
+    CHECK(mentions(answer.error(), "cluster th2"));
+    CHECK(mentions(answer.error(), "GET /nodes/pve1/qemu/" + std::to_string(vmid) + "/config"));
+    CHECK_FALSE(mentions(answer.error(), kTokenSecret));
+    return {answer.error(), took};
+}
+
+}  // namespace
+
+TEST_CASE("CpprestProxmoxApi: a redirect is never followed: the token stays, the error names the Location") {
+    TlsTestServer server;
+    for (int status : {301, 302, 307}) {
+        INFO(status);
+        auto read = read_hostile(server, status);
+        CHECK(read.error.kind == ErrorKind::invalid);
+        CHECK_FALSE(read.error.transient());
+        CHECK(mentions(read.error, "answered " + std::to_string(status)));
+        CHECK(mentions(read.error, "Location 'https://127.0.0.1:" + std::to_string(server.port()) +
+                                       "/api2/json/redirected'"));
+        CHECK(mentions(read.error, "never follows a redirect"));
+    }
+    // The redirect target (same server, same pinned certificate) saw nothing.
+    CHECK(server.recorded_redirects().empty());
+}
+
+TEST_CASE("CpprestProxmoxApi: an answer trickling one byte at a time ends at the request's total deadline") {
+    TlsTestServer server;
+    // 20 bytes, one every 0.4 s: 8 s in all, never 2 s without a byte.
+    auto read = read_hostile(server, 410, std::chrono::seconds(2));
+    CHECK(read.error.kind == ErrorKind::unavailable);
+    CHECK(mentions(read.error, "did not complete within its deadline of 2 s"));
+    CHECK(read.took < std::chrono::milliseconds(4'500));
+}
+
+TEST_CASE("CpprestProxmoxApi: headers trickling one byte at a time end at the deadline") {
+    TlsTestServer server;
+    auto read = read_hostile(server, 411, std::chrono::seconds(2));
+    CHECK(read.error.kind == ErrorKind::unavailable);
+    CHECK(read.took < std::chrono::milliseconds(4'500));
+}
+
+TEST_CASE("CpprestProxmoxApi: answers over the size limit are cut off: endless chunks, one huge chunk, a long "
+          "body, endless headers") {
+    TlsTestServer server;
+    for (int vmid : {412, 413, 414, 415}) {
+        INFO(vmid);
+        auto read = read_hostile(server, vmid, std::chrono::seconds(20));
+        CHECK(read.error.kind == ErrorKind::internal);
+        CHECK_FALSE(read.error.maybe_applied);
+        CHECK(mentions(read.error, "larger than the limit of 1 MiB"));
+        CHECK(read.took < std::chrono::seconds(10));
+    }
+}
+
+TEST_CASE("CpprestProxmoxApi: an answer nested 300000 levels deep is refused without a crash") {
+    TlsTestServer server;
+    auto read = read_hostile(server, 416, std::chrono::seconds(20), std::size_t{16} << 20);
+    CHECK(read.error.kind == ErrorKind::internal);
+    CHECK(mentions(read.error, "deeper than 64 levels"));
+}
+
+TEST_CASE("CpprestProxmoxApi: concurrent handshakes each report their own certificate, never another's") {
+    // Every second connection presents another certificate than the pinned one.
+    TlsTestServer server(kLoopbackNames, /*alternate=*/true);
+    auto config = server.pinned_config();
+    for (int round = 0; round < 3; ++round) {
+        // Requests that go out together each open a connection of their own
+        // (a fresh client: nothing pooled from the round before).
+        auto api = open_api(config);
+        std::vector<std::future<Result<std::vector<NodeSummary>>>> replies;
+        for (int i = 0; i < 8; ++i) replies.push_back(std::async(std::launch::async, [&] { return api->list_nodes(); }));
+        int refused = 0;
+        for (auto& reply : replies) {
+            auto nodes = reply.get();
+            if (nodes) continue;
+            ++refused;
+            INFO(nodes.error().message);
+            CHECK(nodes.error().kind == ErrorKind::denied);
+            CHECK(mentions(nodes.error(), "pin mismatch"));
+            CHECK(mentions(nodes.error(), "presented SHA-256 fingerprint " + after_equals(server.alternate_fingerprint())));
+        }
+        CHECK(refused > 0);
+    }
+}
+
+TEST_CASE("CpprestProxmoxApi: without CA file or pin, the operator's SSL_CERT_FILE is the system trust") {
+    // ctest runs each test case in a process of its own: the system trust is
+    // recorded once per process, here after the variable is set.
+    TlsTestServer server;
+    ::setenv("SSL_CERT_FILE", server.certificate().c_str(), 1);
+    skip_default_ca_loading();
+    REQUIRE(system_trust_paths().file == server.certificate().string());
+    CHECK(std::string(std::getenv("SSL_CERT_FILE")) == "/dev/null");  // cpprest's own loading stays free
+    auto config = server.pinned_config();
+    config.fingerprint_sha256.reset();
+    auto api = open_api(config);
+    auto nodes = api->list_nodes();
+    if (!nodes) FAIL(nodes.error().message);
+    CHECK(nodes->size() == 1);
+}
+
+TEST_CASE("CpprestProxmoxApi: the size limit is per answer, not per kept-alive connection") {
+    TlsTestServer server;
+    auto config = server.pinned_config();
+    config.max_answer_bytes = 4096;  // each answer of /nodes is a few hundred bytes
+    auto api = open_api(config);
+    for (int i = 0; i < 40; ++i) {  // one after the other: the same pooled connection
+        auto nodes = api->list_nodes();
+        if (!nodes) FAIL("request " << i << ": " << nodes.error().message);
     }
 }

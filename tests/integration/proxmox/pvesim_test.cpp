@@ -120,7 +120,7 @@ TEST_CASE("pve-sim: a wrong pin is refused as a pin mismatch") {
     INFO(vms.error().message);
     CHECK(vms.error().kind == ErrorKind::denied);
     CHECK(mentions(vms.error(), "pin mismatch"));
-    CHECK(mentions(vms.error(), "presented " + sim.fingerprint()));
+    CHECK(mentions(vms.error(), "presented SHA-256 fingerprint " + sim.fingerprint()));
 }
 
 TEST_CASE("pve-sim: clone, configure with sshkeys, resize, start, read a guest file, destroy") {

@@ -26,21 +26,31 @@ std::string make_self_signed_certificate(const std::filesystem::path& dir, const
     return text;
 }
 
-TlsTestServer::TlsTestServer(const std::string& names) {
+TlsTestServer::TlsTestServer(const std::string& names, bool alternate) {
     fingerprint_ = make_self_signed_certificate(dir_.path(), "server", names);
     const auto log = dir_.path() / "server.log";
     const auto ready = dir_.path() / "ready";
-    process_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{DNSCTL_PYTHON3, DNSCTL_TLS_TEST_SERVER, "--cert", certificate().string(), "--key",
-                                 (dir_.path() / "server-key.pem").string(), "--ready-file", ready.string(),
-                                 "--record", (dir_.path() / "record.json").string(), "--auth",
-                                 std::string("PVEAPIToken=") + kTokenId + "=" + kTokenSecret},
-        log);
+    std::vector<std::string> argv{DNSCTL_PYTHON3, DNSCTL_TLS_TEST_SERVER, "--cert", certificate().string(), "--key",
+                                  (dir_.path() / "server-key.pem").string(), "--ready-file", ready.string(),
+                                  "--record", (dir_.path() / "record.json").string(), "--auth",
+                                  std::string("PVEAPIToken=") + kTokenId + "=" + kTokenSecret};
+    if (alternate) {
+        alternate_fingerprint_ = make_self_signed_certificate(dir_.path(), "alternate", names);
+        argv.insert(argv.end(), {"--alternate-cert", (dir_.path() / "alternate.pem").string(),
+                                 (dir_.path() / "alternate-key.pem").string()});
+    }
+    process_ = std::make_unique<ChildProcess>(argv, log);
     port_ = std::stoi(wait_for_file(ready, *process_, log, std::chrono::seconds(20)));
+}
+
+std::string TlsTestServer::recorded_redirects() const {
+    const auto file = dir_.path() / "record.json.redirected";
+    return std::filesystem::exists(file) ? read_file(file) : std::string();
 }
 
 CpprestProxmoxApiConfig TlsTestServer::pinned_config() const {
     CpprestProxmoxApiConfig config;
+    config.cluster = "th2";
     config.base_url = url();
     config.token_id = kTokenId;
     config.token_secret = Secret(kTokenSecret);

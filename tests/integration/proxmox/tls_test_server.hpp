@@ -23,14 +23,20 @@ std::string make_self_signed_certificate(const std::filesystem::path& dir, const
 
 class TlsTestServer {
 public:
-    // Starts the server with a certificate for `names` and waits until it listens.
-    explicit TlsTestServer(const std::string& names = kLoopbackNames);
+    // Starts the server with a certificate for `names` and waits until it
+    // listens. With `alternate`, every second connection presents another
+    // certificate (alternate_fingerprint()).
+    explicit TlsTestServer(const std::string& names = kLoopbackNames, bool alternate = false);
     [[nodiscard]] std::string url() const { return "https://127.0.0.1:" + std::to_string(port_); }
     [[nodiscard]] const std::string& fingerprint() const { return fingerprint_; }  // "sha256 Fingerprint=AB:…"
+    [[nodiscard]] const std::string& alternate_fingerprint() const { return alternate_fingerprint_; }
+    [[nodiscard]] int port() const { return port_; }
     [[nodiscard]] std::filesystem::path certificate() const { return dir_.path() / "server.pem"; }
     [[nodiscard]] const std::filesystem::path& folder() const { return dir_.path(); }
     [[nodiscard]] std::string recorded_request() const { return read_file(dir_.path() / "record.json"); }
     [[nodiscard]] std::string recorded_starts() const { return read_file(dir_.path() / "record.json.starts"); }
+    // Requests that reached /api2/json/redirected (by following a redirect).
+    [[nodiscard]] std::string recorded_redirects() const;
 
     // A config that trusts this server by pin; tests adjust it.
     [[nodiscard]] CpprestProxmoxApiConfig pinned_config() const;
@@ -38,6 +44,7 @@ public:
 private:
     TempDir dir_;
     std::string fingerprint_;
+    std::string alternate_fingerprint_;
     int port_ = 0;
     std::unique_ptr<ChildProcess> process_;
 };

@@ -12,6 +12,16 @@ Paths:
   PUT  /api2/json/nodes/pve1/qemu/101/config    -> null; the request is written to <record>
   POST /api2/json/nodes/pve1/qemu/101/status/start -> the connection is reset, no answer;
                                                     each one is counted in <record>.starts
+Hostile answers to GET /api2/json/nodes/pve1/qemu/<vmid>/config:
+  301, 302, 307 -> that redirect, to /api2/json/redirected on this server (a
+                   request there, with the header it carried, is logged in <record>.redirected)
+  410 -> a chunked JSON body of 20 bytes, one byte per chunk every 0.4 s
+  411 -> headers sent one byte every 0.4 s
+  412 -> a chunked body that never ends (64 KiB chunks, as fast as read)
+  413 -> a body of 64 MiB with Content-Length
+  414 -> one chunk announced as 2 GiB, its bytes sent as fast as read
+  415 -> header lines that never end
+  416 -> {"data":{"a":[[[…]]]}} nested 300000 levels deep
 """
 import argparse
 import json
@@ -46,6 +56,62 @@ def make_handler(expected_auth, record_path):
             length = int(self.headers.get("Content-Length") or 0)
             return self.rfile.read(length).decode() if length else ""
 
+        def raw(self, data):
+            self.wfile.write(data)
+            self.wfile.flush()
+
+        def hostile(self, vmid):
+            """Answers that a cluster's API never gives; True when one was sent."""
+            head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            try:
+                if vmid in (301, 302, 307):
+                    target = "https://127.0.0.1:%d/api2/json/redirected" % self.server.server_address[1]
+                    self.send_response(vmid)
+                    self.send_header("Location", target)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                elif vmid == 410:
+                    self.raw(head + b"Transfer-Encoding: chunked\r\n\r\n")
+                    for byte in b'{"data":{"a":"123"}}':
+                        time.sleep(0.4)
+                        self.raw(b"1\r\n" + bytes([byte]) + b"\r\n")
+                    self.raw(b"0\r\n\r\n")
+                elif vmid == 411:
+                    for byte in head:
+                        time.sleep(0.4)
+                        self.raw(bytes([byte]))
+                elif vmid == 412:
+                    self.raw(head + b"Transfer-Encoding: chunked\r\n\r\n")
+                    chunk = b"%x\r\n" % 65536 + b" " * 65536 + b"\r\n"
+                    while True:
+                        self.raw(chunk)
+                elif vmid == 413:
+                    size = 64 << 20
+                    self.raw(head + b"Content-Length: %d\r\n\r\n" % size)
+                    block = b" " * 65536
+                    for _ in range(size // len(block)):
+                        self.raw(block)
+                elif vmid == 414:
+                    self.raw(head + b"Transfer-Encoding: chunked\r\n\r\n7fffffff\r\n")
+                    block = b" " * 65536
+                    while True:
+                        self.raw(block)
+                elif vmid == 415:
+                    self.raw(head)
+                    line = b"X-Filler: " + b"x" * 1000 + b"\r\n"
+                    while True:
+                        self.raw(line * 64)
+                elif vmid == 416:
+                    depth = 300000
+                    body = b'{"data":{"a":' + b"[" * depth + b"]" * depth + b"}}"
+                    self.raw(head + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+                else:
+                    return False
+            except OSError:
+                pass  # the client gave up: that is the point
+            self.close_connection = True
+            return True
+
         def authorised(self):
             if self.headers.get("Authorization") == expected_auth:
                 return True
@@ -61,6 +127,13 @@ def make_handler(expected_auth, record_path):
                 time.sleep(60)
             elif self.path == "/api2/json/nodes/pve2/qemu/101/config":
                 self.reply(595, "No route to host", None)
+            elif self.path == "/api2/json/redirected":
+                with open(record_path + ".redirected", "a") as f:
+                    f.write("GET /api2/json/redirected with Authorization: %s\n" % self.headers.get("Authorization"))
+                self.reply(200, "OK", {"data": {"redirected": "1"}})
+            elif self.path.startswith("/api2/json/nodes/pve1/qemu/") and self.path.endswith("/config") and \
+                    self.hostile(int(self.path.split("/")[6])):
+                pass
             elif self.path == "/api2/json/nodes/pve1/tasks/" + UPID + "/status":
                 self.reply(200, "OK", {"data": {"upid": UPID, "status": "stopped", "exitstatus": "OK"}})
             else:
@@ -103,10 +176,25 @@ def main():
     parser.add_argument("--ready-file", required=True)
     parser.add_argument("--record", required=True)
     parser.add_argument("--auth", required=True, help="the exact Authorization header to accept")
+    parser.add_argument("--alternate-cert", nargs=2, metavar=("CERT", "KEY"),
+                        help="present this certificate on every second connection")
     args = parser.parse_args()
 
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(args.cert, args.key)
+    if args.alternate_cert:
+        other = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        other.load_cert_chain(*args.alternate_cert)
+        handshakes = [0]
+        lock = threading.Lock()
+
+        def alternate(sock, _name, _context):
+            with lock:
+                handshakes[0] += 1
+                if handshakes[0] % 2 == 0:
+                    sock.context = other
+
+        context.sni_callback = alternate
     server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(args.auth, args.record))
     server.daemon_threads = True
     # Handshakes happen in the handler threads, so a client that refuses the
