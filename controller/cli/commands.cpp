@@ -34,7 +34,11 @@ CommandAction define_validate(CLI::App& sub) {
     return [options](CommandContext& context) {
         ValidationResult result = validate_inventory(options->inventory, *context.log);
         if (options->json) {
-            context.out << validation_to_json(result).dump(2) << '\n';
+            // Messages quote the inventory and its zone files: bytes that are
+            // not UTF-8 become U+FFFD, non-ASCII is written as \uXXXX.
+            context.out << validation_to_json(result).dump(2, ' ', true,
+                                                           nlohmann::ordered_json::error_handler_t::replace)
+                        << '\n';
         } else {
             context.out << render_validation_text(result);
         }
