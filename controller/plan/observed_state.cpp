@@ -124,14 +124,14 @@ ClusterObservation observe_cluster(const Inventory& inventory, const Cluster& cl
     std::set<Vmid> relevant;
     bool any_missing = false;
     for (auto vmid : inventory_vmids) {
-        if (obs.vms.contains(vmid)) {
-            relevant.insert(vmid);
-        } else {
+        if (auto it = obs.vms.find(vmid); it == obs.vms.end()) {
             any_missing = true;
+        } else if (it->second.summary.type == "qemu") {
+            relevant.insert(vmid);  // a container has no config on the qemu path: the planner reports it
         }
     }
     for (const auto& [vmid, vm] : obs.vms) {
-        if (vm.tagged_dnsctl()) relevant.insert(vmid);
+        if (vm.summary.type == "qemu" && vm.tagged_dnsctl()) relevant.insert(vmid);
     }
     // The template is read too: a create or a replacement clones it, and its
     // disk, cloud-init drive and net0 are checked before that is planned.

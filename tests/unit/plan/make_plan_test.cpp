@@ -297,6 +297,45 @@ TEST_CASE("make_plan: a template at an inventory VMID is a conflict", "[plan]") 
     CHECK_THAT(plan.errors[0].message, Catch::Contains("is a template"));
 }
 
+TEST_CASE("make_plan: a container at an inventory VMID is a conflict naming it, not an absent VM", "[plan]") {
+    Estate estate;
+    FakeVm container;
+    container.type = "lxc";
+    container.node = "pve-th2";
+    container.status = "running";
+    container.config = {{"name", "customer-ct"}};
+    estate.cluster("th2").put_vm(Vmid{101}, container);
+    auto plan = estate.plan();
+    CHECK(plan.complete());
+    REQUIRE(plan.errors.size() == 1);
+    CHECK(plan.errors[0].address == "vm[th2/101]");
+    CHECK_THAT(plan.errors[0].message,
+               Catch::Contains("conflict: VMID 101 on cluster th2 is taken by the container (lxc) 'customer-ct' on "
+                               "node pve-th2") &&
+                   Catch::Contains("never adopts"));
+    CHECK(plan.find("vm[th2/101]") == nullptr);
+    CHECK_FALSE(plan.applyable());
+    CHECK(plan.summary().add == 4);
+}
+
+TEST_CASE("make_plan: a container is never taken for an owned VM that left the inventory", "[plan]") {
+    Estate estate;
+    converge(estate);
+    FakeVm container;
+    container.type = "lxc";
+    container.node = "pve-th2";
+    container.status = "stopped";
+    container.config = {{"name", "ct.rdem-systems.eu"}, {"tags", "dnsctl"},
+                        {"description", "managed-by: dnsctl estate=rdem-prod"}};
+    estate.cluster("th2").put_vm(Vmid{150}, container);
+    auto options = estate.options();
+    options.allow_destroy = true;
+    auto plan = estate.plan(options);
+    CHECK(plan.complete());
+    CHECK_FALSE(plan.has_changes());
+    CHECK(plan.errors.empty());
+}
+
 TEST_CASE("make_plan: a clone still running is waited for, never cloned twice", "[plan]") {
     Estate estate;
     auto& pa4 = estate.cluster("pa4");

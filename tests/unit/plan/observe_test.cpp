@@ -165,3 +165,23 @@ TEST_CASE("observed_digest: changes with what was observed, stable otherwise", "
     auto third = estate.observe();
     CHECK(observed_digest(th2a, Vmid{101}) != observed_digest(third.clusters.at("th2"), Vmid{101}));
 }
+
+TEST_CASE("observe: a container is listed but never read through the qemu calls", "[plan][observe]") {
+    Estate estate;
+    converge(estate);
+    FakeVm container;
+    container.type = "lxc";
+    container.node = "pve-th2";
+    container.status = "stopped";
+    container.config = {{"name", "ct.example.org"}, {"tags", "dnsctl"}};
+    estate.cluster("th2").put_vm(Vmid{101}, container);  // at an inventory VMID
+    estate.cluster("th2").put_vm(Vmid{150}, container);  // tagged, elsewhere
+    for (auto& [name, api] : estate.clusters) api->reset_calls();
+    auto observed = estate.observe();
+    const auto& th2 = observed.clusters.at("th2");
+    CHECK(th2.complete);
+    CHECK(th2.problems.empty());
+    CHECK(th2.vms.at(Vmid{101}).summary.type == "lxc");
+    CHECK_FALSE(th2.vms.at(Vmid{101}).config);
+    CHECK(estate.cluster("th2").calls(ProxmoxMethod::get_config) == 1);  // the template only
+}
