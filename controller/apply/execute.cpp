@@ -482,15 +482,17 @@ private:
 }  // namespace
 
 std::string format_progress(const ProgressEvent& event) {
-    std::string head = fmt::format("[{:7.1f}s] {} {}/{} {}", seconds(event.elapsed), event.address, event.step + 1,
-                                   event.steps, event.what);
+    // Node names, task logs and API messages come from outside: escaped.
+    std::string head = fmt::format("[{:7.1f}s] {} {}/{} {}", seconds(event.elapsed), escape_control(event.address),
+                                   event.step + 1, event.steps, escape_control(event.what));
     switch (event.phase) {
     case StepPhase::started: return head + " ...";
     case StepPhase::done:
         return fmt::format("{}: done in {:.1f}s{}", head, seconds(event.step_elapsed),
-                           event.detail.empty() ? "" : fmt::format(" ({})", event.detail));
+                           event.detail.empty() ? "" : fmt::format(" ({})", escape_control(event.detail)));
     case StepPhase::failed:
-        return fmt::format("{}: FAILED after {:.1f}s: {}", head, seconds(event.step_elapsed), event.detail);
+        return fmt::format("{}: FAILED after {:.1f}s: {}", head, seconds(event.step_elapsed),
+                           escape_control(event.detail));
     }
     return head;
 }
@@ -531,24 +533,25 @@ std::string render_apply_report(const ApplyReport& report) {
     std::size_t name_width = 0;
     std::size_t action_width = 0;
     for (const auto& c : report.changes) {
-        address_width = std::max(address_width, c.address.size());
-        name_width = std::max(name_width, c.name.size());
+        address_width = std::max(address_width, escape_control(c.address).size());
+        name_width = std::max(name_width, escape_control(c.name).size());
         action_width = std::max(action_width, describe_actions(c.actions).size());
     }
     std::string out = "Apply summary:\n";
     if (report.changes.empty()) out += "  nothing to do\n";
     for (const auto& c : report.changes) {
         out += fmt::format("  {:<7}  {:<{}}  {:<{}}  {:<{}}  {}/{} steps  {:.1f}s\n", to_string(c.outcome),
-                           c.address, address_width, c.name, name_width, describe_actions(c.actions), action_width,
+                           escape_control(c.address), address_width, escape_control(c.name), name_width,
+                           describe_actions(c.actions), action_width,
                            c.steps_done, c.steps_total, seconds(c.elapsed));
         if (c.error) {
-            out += fmt::format("           error: {}\n", c.error->message);
+            out += fmt::format("           error: {}\n", escape_control(c.error->message));
             if (c.error->maybe_applied) {
                 out += "           the request may have taken effect: the next run observes again before it acts, "
                        "so running apply again is safe\n";
             }
         }
-        if (!c.skipped_because.empty()) out += fmt::format("           {}\n", c.skipped_because);
+        if (!c.skipped_because.empty()) out += fmt::format("           {}\n", escape_control(c.skipped_because));
         if (c.outcome == ChangeOutcome::waited) {
             out += "           work of an earlier run has ended: plan again to see what is left\n";
         }
@@ -558,7 +561,7 @@ std::string render_apply_report(const ApplyReport& report) {
             while (!rest.empty()) {
                 auto end = rest.find('\n');
                 auto line = rest.substr(0, end);
-                out += fmt::format("           {}{}\n", first ? "warning: " : "  ", line);
+                out += fmt::format("           {}{}\n", first ? "warning: " : "  ", escape_control(line));
                 first = false;
                 if (end == std::string_view::npos) break;
                 rest.remove_prefix(end + 1);

@@ -1,9 +1,11 @@
 #include "cli/commands.hpp"
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <iostream>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -12,6 +14,7 @@
 #include "cli/validate_view.hpp"
 #include "cli/vm_commands.hpp"
 #include "core/logging.hpp"
+#include "core/text.hpp"
 
 namespace dnsctl {
 
@@ -34,7 +37,11 @@ CommandAction define_validate(CLI::App& sub) {
     return [options](CommandContext& context) {
         ValidationResult result = validate_inventory(options->inventory, *context.log);
         if (options->json) {
-            context.out << validation_to_json(result).dump(2) << '\n';
+            // Messages quote the inventory and its zone files: bytes that are
+            // not UTF-8 become U+FFFD, non-ASCII is written as \uXXXX.
+            context.out << validation_to_json(result).dump(2, ' ', true,
+                                                           nlohmann::ordered_json::error_handler_t::replace)
+                        << '\n';
         } else {
             context.out << render_validation_text(result);
         }
@@ -117,6 +124,21 @@ constexpr CommandSpec kCommands[] = {
 
 constexpr const char* kLogLevels[] = {"trace", "debug", "info", "warn", "error", "off"};
 
+std::string command_names() {
+    std::vector<std::string> names;
+    for (const auto& spec : kCommands) names.emplace_back(spec.name);
+    return join(names, ", ");
+}
+
+// The first word left over when no command was recognised, unless it looks
+// like an option (`dnsctl --bogus` keeps CLI11's own message).
+std::optional<std::string> unknown_command(const CLI::App& app) {
+    if (!app.get_subcommands().empty()) return std::nullopt;
+    auto left = app.remaining();
+    if (left.empty() || left.front().starts_with('-')) return std::nullopt;
+    return left.front();
+}
+
 }  // namespace
 
 std::span<const CommandSpec> command_table() { return kCommands; }
@@ -145,6 +167,14 @@ int run_cli(int argc, const char* const* argv, std::ostream& out, std::ostream& 
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
+        // A word where the command belongs that names none: CLI11 would show
+        // the top-level help for `dnsctl check --help` and exit 0, as if check
+        // existed.
+        if (auto unknown = unknown_command(app)) {
+            err << fmt::format("dnsctl: unknown command '{}'; the commands are: {}. See dnsctl --help\n",
+                               escape_control(*unknown), command_names());
+            return 1;
+        }
         // --help and --version arrive here as "successes" and exit 0.
         return app.exit(e, out, err) == 0 ? 0 : 1;
     }

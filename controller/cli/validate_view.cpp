@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "core/text.hpp"
 #include "policy/render_policy.hpp"
 
 namespace dnsctl {
@@ -44,12 +45,15 @@ std::string validation_summary(const ValidationResult& result) {
     if (warnings > 0) parts.push_back(count(warnings, "warning", "warnings"));
     std::string joined;
     for (const auto& part : parts) joined += (joined.empty() ? "" : ", ") + part;
-    return fmt::format("{}: {}: {}", result.inventory, result.valid() ? "valid" : "INVALID", joined);
+    return fmt::format("{}: {}: {}", escape_control(result.inventory), result.valid() ? "valid" : "INVALID", joined);
 }
 
+// Diagnostics quote the inventory and its zone files: each line is escaped
+// (escape_control), so a control character in a zone file shows as \x1b
+// instead of acting on the terminal, and one diagnostic stays one line.
 std::string render_validation_text(const ValidationResult& result) {
     std::string out;
-    for (const auto& diagnostic : result.diagnostics.items()) out += diagnostic.format() + "\n";
+    for (const auto& diagnostic : result.diagnostics.items()) out += escape_control(diagnostic.format()) + "\n";
     if (!out.empty()) out += "\n";
     if (result.policy) {
         out += render_policy_table(*result.policy);
@@ -58,7 +62,7 @@ std::string render_validation_text(const ValidationResult& result) {
             out += "Policy findings: none\n";
         } else {
             out += "Policy findings:\n";
-            for (const auto& finding : result.policy->findings) out += format_finding(finding) + "\n";
+            for (const auto& finding : result.policy->findings) out += escape_control(format_finding(finding)) + "\n";
         }
         out += "\n";
     }

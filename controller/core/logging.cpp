@@ -6,6 +6,8 @@
 
 #include <chrono>
 
+#include "core/text.hpp"
+
 namespace dnsctl {
 
 namespace {
@@ -29,7 +31,32 @@ public:
     std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<JsonLineFormatter>(); }
 };
 
+// Escapes the message, then hands it to the wrapped sink. The logger name
+// comes from the code, never from outside, and is left alone.
+class EscapingSink final : public spdlog::sinks::sink {
+public:
+    explicit EscapingSink(std::shared_ptr<spdlog::sinks::sink> inner) : inner_(std::move(inner)) {}
+    void log(const spdlog::details::log_msg& msg) override {
+        std::string escaped = escape_control(std::string_view(msg.payload.data(), msg.payload.size()));
+        spdlog::details::log_msg copy = msg;
+        copy.payload = spdlog::string_view_t(escaped.data(), escaped.size());
+        inner_->log(copy);
+    }
+    void flush() override { inner_->flush(); }
+    void set_pattern(const std::string& pattern) override { inner_->set_pattern(pattern); }
+    void set_formatter(std::unique_ptr<spdlog::formatter> formatter) override {
+        inner_->set_formatter(std::move(formatter));
+    }
+
+private:
+    std::shared_ptr<spdlog::sinks::sink> inner_;
+};
+
 }  // namespace
+
+std::shared_ptr<spdlog::sinks::sink> make_escaping_sink(std::shared_ptr<spdlog::sinks::sink> inner) {
+    return std::make_shared<EscapingSink>(std::move(inner));
+}
 
 Result<LogFormat> parse_log_format(std::string_view text) {
     if (text == "text") return LogFormat::text;
@@ -39,8 +66,12 @@ Result<LogFormat> parse_log_format(std::string_view text) {
 
 std::shared_ptr<spdlog::logger> make_stderr_logger(std::string name, LogFormat format,
                                                    spdlog::level::level_enum level) {
-    auto sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
-    auto logger = std::make_shared<spdlog::logger>(std::move(name), std::move(sink));
+    return make_logger(std::move(name), std::make_shared<spdlog::sinks::stderr_sink_mt>(), format, level);
+}
+
+std::shared_ptr<spdlog::logger> make_logger(std::string name, std::shared_ptr<spdlog::sinks::sink> sink,
+                                            LogFormat format, spdlog::level::level_enum level) {
+    auto logger = std::make_shared<spdlog::logger>(std::move(name), make_escaping_sink(std::move(sink)));
     if (format == LogFormat::json) {
         logger->set_formatter(std::make_unique<JsonLineFormatter>());
     } else {

@@ -26,8 +26,10 @@ struct ObservationProblem {
 
 struct ObservedVm {
     VmSummary summary;  // from /cluster/resources: node, status, name, tags, lock, template
-    // Read for relevant VMs only: the inventory's VMIDs, VMs tagged dnsctl and
-    // the cluster's template.
+    // Read for relevant VMs only: the inventory's VMIDs, VMs tagged dnsctl,
+    // the cluster's template, and stopped untagged VMs that may be a clone an
+    // interrupted run never configured (may_be_unfinished_clone). Never for
+    // containers (type lxc).
     std::optional<VmConfig> config;
     // Read when the VM is locked, or is ours and not running (work in flight).
     std::optional<std::vector<TaskSummary>> active_tasks;

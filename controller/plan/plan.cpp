@@ -191,6 +191,16 @@ private:
             plan_create(desired, *cluster);
             return;
         }
+        if (vm->summary.type != "qemu") {  // the listing alone says so: nothing more to read
+            error(desired.address,
+                  fmt::format("conflict: VMID {} on cluster {} is taken by {} '{}' on node {}, not a QEMU VM; dnsctl "
+                              "never adopts it: free the VMID or choose another in the inventory",
+                              desired.vmid.value, desired.cluster,
+                              vm->summary.type == "lxc" ? std::string("the container (lxc)")
+                                                        : fmt::format("a guest of type '{}'", vm->summary.type),
+                              vm->summary.name, vm->summary.node));
+            return;
+        }
         if (!vm->config) {  // only when the cluster could not be read completely
             unplanned(desired.cluster, desired.address);
             return;

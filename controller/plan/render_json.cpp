@@ -17,6 +17,14 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
+// Names and messages come from the clusters and may hold anything: bytes that
+// are not UTF-8 become U+FFFD instead of an exception, and everything beyond
+// ASCII is written as \uXXXX, so the document is valid JSON and shows no raw
+// control character (C1 included) on a terminal.
+std::string dump(const Json& document, int indent) {
+    return document.dump(indent, ' ', true, Json::error_handler_t::replace);
+}
+
 template <class... Ts>
 struct Overloaded : Ts... {
     using Ts::operator()...;
@@ -212,7 +220,7 @@ Json plan_body(const Plan& plan) {
 
 }  // namespace
 
-std::string plan_digest(const Plan& plan) { return "sha256:" + sha256_hex(plan_body(plan).dump()); }
+std::string plan_digest(const Plan& plan) { return "sha256:" + sha256_hex(dump(plan_body(plan), -1)); }
 
 std::string render_json(const Plan& plan) {
     auto document = plan_body(plan);
@@ -220,7 +228,7 @@ std::string render_json(const Plan& plan) {
     for (const auto& [address, digest] : plan.observed_digests) digests[address] = digest;
     document["observed_digests"] = std::move(digests);
     document["plan_digest"] = plan_digest(plan);
-    return document.dump(2) + "\n";
+    return dump(document, 2) + "\n";
 }
 
 PlanOptions SavedPlan::options(std::map<std::string, std::set<std::string>> nameserver_zones) const {

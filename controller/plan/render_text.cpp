@@ -1,10 +1,16 @@
 // The human view of a Plan, shaped like Terraform's: a legend of the symbols
 // used, one block per change with a "# why" line and attribute diffs, the
 // "Plan: …" line, then warnings, incomplete clusters and errors.
+//
+// Names, messages and values come from the clusters (VM and node names,
+// configs, API errors): every such string passes through escape_control
+// (core/text.hpp) here, so nothing from outside can drive the terminal or
+// start a line of its own.
 #include <fmt/format.h>
 
 #include <algorithm>
 
+#include "core/text.hpp"
 #include "plan/render.hpp"
 
 namespace dnsctl {
@@ -23,13 +29,15 @@ std::vector<std::string> split_lines(const std::string& value) {
     return out;
 }
 
+// Inside quotes a backslash is doubled first, so an escape (\x1b) never
+// looks like the same text in the value (\\x1b).
 std::string quoted(const std::string& value) {
     std::string out = "\"";
     for (char c : value) {
         if (c == '"' || c == '\\') out.push_back('\\');
         out.push_back(c);
     }
-    return out + "\"";
+    return escape_control(out + "\"");
 }
 
 AttributeKind kind_of(std::string_view name) {
@@ -41,7 +49,7 @@ AttributeKind kind_of(std::string_view name) {
 std::string show(std::string_view name, const std::string& value, bool sensitive) {
     if (sensitive) return "(sensitive value)";
     switch (kind_of(name)) {
-    case AttributeKind::number: return value.empty() ? "null" : value;
+    case AttributeKind::number: return value.empty() ? "null" : escape_control(value);
     case AttributeKind::flag: return value == "1" ? "true" : "false";
     case AttributeKind::lines:
     case AttributeKind::text: break;
@@ -58,7 +66,7 @@ struct Line {
 std::string heredoc(const std::vector<std::pair<std::string, std::string>>& lines) {
     // Body lines carry a two-character marker: "+ ", "- " or "  ".
     std::string out = "<<-EOT\n";
-    for (const auto& [marker, line] : lines) out += fmt::format("          {}{}\n", marker, line);
+    for (const auto& [marker, line] : lines) out += fmt::format("          {}{}\n", marker, escape_control(line));
     return out + "        EOT";
 }
 
@@ -134,13 +142,16 @@ std::string headline(const ResourceChange& change) {
 }
 
 void render_change(std::string& out, const ResourceChange& change) {
-    out += fmt::format("  # {}\n", headline(change));
-    if (!change.name.empty()) out += fmt::format("  # name: {}\n", change.name);
-    out += fmt::format("  # why: {}\n", change.reason);
+    out += fmt::format("  # {}\n", escape_control(headline(change)));
+    if (!change.name.empty()) out += fmt::format("  # name: {}\n", escape_control(change.name));
+    out += fmt::format("  # why: {}\n", escape_control(change.reason));
     for (const auto& step : change.steps) {
         if (const auto* clone = std::get_if<CloneStep>(&step)) {
-            out += fmt::format("  # full clone of template {} on node {}{}\n", clone->source.value, clone->node,
-                               clone->request.storage ? fmt::format(", storage {}", *clone->request.storage) : "");
+            out += fmt::format("  # full clone of template {} on node {}{}\n", clone->source.value,
+                               escape_control(clone->node),
+                               clone->request.storage
+                                   ? fmt::format(", storage {}", escape_control(*clone->request.storage))
+                                   : "");
         }
     }
     if (change.restart_needed) out += "  # restart: the VM is shut down, reconfigured and started again\n";
@@ -156,7 +167,7 @@ void render_change(std::string& out, const ResourceChange& change) {
     std::size_t width = 0;
     for (const auto& line : lines) width = std::max(width, line.name.size());
     auto symbol = symbol_of(change);
-    out += fmt::format("{:>3} vm \"{}\" {{\n", symbol, change.address);
+    out += fmt::format("{:>3} vm \"{}\" {{\n", symbol, escape_control(change.address));
     for (const auto& line : lines) {
         out += fmt::format("      {} {:<{}} = {}\n", line.symbol, line.name, width, line.text);
     }
@@ -208,19 +219,23 @@ std::string render_text(const Plan& plan) {
     }
 
     for (const auto& warning : plan.warnings) {
-        out += fmt::format("\nWarning: {}{}\n", warning.address.empty() ? "" : warning.address + ": ", warning.message);
+        out += fmt::format("\nWarning: {}{}\n", warning.address.empty() ? "" : escape_control(warning.address) + ": ",
+                           escape_control(warning.message));
     }
     if (!plan.incomplete.empty()) {
         out += "\nObservation incomplete: nothing is created or destroyed on these clusters, and this plan cannot be "
                "applied.\n";
         for (const auto& cluster : plan.incomplete) {
-            out += fmt::format("  cluster {}:\n", cluster.cluster);
-            for (const auto& reason : cluster.reasons) out += fmt::format("    - {}\n", reason);
-            for (const auto& address : cluster.unplanned) out += fmt::format("    not planned: {}\n", address);
+            out += fmt::format("  cluster {}:\n", escape_control(cluster.cluster));
+            for (const auto& reason : cluster.reasons) out += fmt::format("    - {}\n", escape_control(reason));
+            for (const auto& address : cluster.unplanned) {
+                out += fmt::format("    not planned: {}\n", escape_control(address));
+            }
         }
     }
     for (const auto& error : plan.errors) {
-        out += fmt::format("\nError: {}{}\n", error.address.empty() ? "" : error.address + ": ", error.message);
+        out += fmt::format("\nError: {}{}\n", error.address.empty() ? "" : escape_control(error.address) + ": ",
+                           escape_control(error.message));
     }
     if (!plan.errors.empty()) out += "\nThis plan has errors and cannot be applied.\n";
     return out;

@@ -247,13 +247,17 @@ std::string normalise_flag(std::string_view value, bool absent_default) {
     auto text = trim(value);
     if (text.empty()) return absent_default ? "1" : "0";
     auto truthy = [](std::string_view v) { return v == "1" || v == "on" || v == "yes" || v == "true"; };
-    auto parts = split_any(text, ",");
+    std::vector<std::string_view> parts;
+    for (auto part : split_any(text, ",")) {
+        if (auto trimmed = trim(part); !trimmed.empty()) parts.push_back(trimmed);
+    }
+    if (parts.empty()) return absent_default ? "1" : "0";  // only separators (",", " , "): nothing set
     for (auto part : parts) {
-        auto [key, val] = split_option(trim(part));
+        auto [key, val] = split_option(part);
         if (key == "enabled") return truthy(trim(val)) ? "1" : "0";
     }
     // The default key of a property string comes first without a name.
-    auto [first, first_value] = split_option(trim(parts.front()));
+    auto [first, first_value] = split_option(parts.front());
     if (first_value.empty() && parts.front().find('=') == std::string_view::npos) return truthy(first) ? "1" : "0";
     return absent_default ? "1" : "0";
 }

@@ -74,6 +74,12 @@ std::string render_policy_table(const PolicyReport& report) {
         line.verdict = verdict_cell(row);
         lines.push_back(std::move(line));
     }
+    // Values come from the inventory: no control character reaches the terminal.
+    for (auto& l : lines) {
+        for (auto* cell : {&l.dimension, &l.distinct, &l.values, &l.worst, &l.ipv4, &l.ipv6, &l.verdict}) {
+            *cell = escape_control(*cell);
+        }
+    }
     std::size_t w[6] = {};
     for (const auto& l : lines) {
         w[0] = std::max(w[0], l.dimension.size());

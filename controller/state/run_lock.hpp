@@ -25,7 +25,13 @@ public:
 };
 
 // flock(2) on <state_dir>/run.lock; the file records the holder's PID, host,
-// purpose and start time.
+// purpose and start time, written while a second lock (run.lock.gate) is
+// held, so whoever finds the lock taken names the real holder.
+//
+// Safety: state_dir is created 0700; an existing one that is not owned by
+// this user, or that group or others may write, is refused with what to do.
+// The lock files are opened with O_NOFOLLOW and never truncated before the
+// lock is held: a symbolic link at run.lock is refused, its target untouched.
 class FlockRunLock final : public RunLock {
 public:
     explicit FlockRunLock(std::filesystem::path state_dir) : state_dir_(std::move(state_dir)) {}

@@ -43,6 +43,12 @@ class Usage(unittest.TestCase):
         self.assertIn("--json", out)
         self.assertIn("Exit status: 0 valid; 1 invalid", out)
 
+    def test_unknown_command_with_help_is_an_error(self):
+        code, out, err = dnsctl("check", "--help")
+        self.assertEqual(code, 1)
+        self.assertEqual(out, "")
+        self.assertIn("unknown command 'check'", err)
+
     def test_no_subcommand_is_a_usage_error(self):
         code, _, err = dnsctl()
         self.assertEqual(code, 1)

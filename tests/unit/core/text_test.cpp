@@ -18,3 +18,46 @@ TEST_CASE("text: trim, lower, lines, join, hex digits") {
     CHECK(hex_digit_value('A') == 10);
     CHECK(hex_digit_value('g') == -1);
 }
+
+TEST_CASE("escape_control: printable ASCII and well-formed UTF-8 pass unchanged") {
+    CHECK(escape_control("ns-ipset.rdem-systems.eu: 500 Internal Server Error") ==
+          "ns-ipset.rdem-systems.eu: 500 Internal Server Error");
+    CHECK(escape_control("Ελληνικά, 日本語, emoji \xF0\x9F\x98\x80, U+00A0 \xC2\xA0") ==
+          "Ελληνικά, 日本語, emoji \xF0\x9F\x98\x80, U+00A0 \xC2\xA0");
+    CHECK(escape_control("").empty());
+    CHECK(escape_control("a\\x1b") == "a\\x1b");  // a backslash is shown as it is
+}
+
+TEST_CASE("escape_control: C0 controls, DEL, ESC and BEL sequences are shown as escapes") {
+    CHECK(escape_control("vm\x1b]0;owned\x07name") == "vm\\x1b]0;owned\\x07name");
+    CHECK(escape_control("\x1b[2J\x1b[31mred") == "\\x1b[2J\\x1b[31mred");
+    CHECK(escape_control("one\ntwo\r\tthree") == "one\\ntwo\\r\\tthree");
+    CHECK(escape_control(std::string_view("nul\0byte", 8)) == "nul\\x00byte");
+    CHECK(escape_control("del\x7f") == "del\\x7f");
+    CHECK(escape_control("\x01\x1f") == "\\x01\\x1f");
+}
+
+TEST_CASE("escape_control: C1 controls encoded as UTF-8 are shown as escapes") {
+    CHECK(escape_control("csi\xC2\x9B" "31m") == "csi\\u009b31m");
+    CHECK(escape_control("\xC2\x80\xC2\x9F\xC2\xA0") == "\\u0080\\u009f\xC2\xA0");
+}
+
+TEST_CASE("escape_control: bytes that are not well-formed UTF-8 are shown as \\xNN") {
+    CHECK(escape_control("bad\xFFname") == "bad\\xffname");
+    CHECK(escape_control("\x9B" "31m") == "\\x9b31m");                      // a raw 8-bit CSI
+    CHECK(escape_control("cut \xE6\x97") == "cut \\xe6\\x97");              // a character cut short
+    CHECK(escape_control("\xC0\xAF") == "\\xc0\\xaf");                      // overlong '/'
+    CHECK(escape_control("\xE0\x80\xAF") == "\\xe0\\x80\\xaf");             // overlong, three bytes
+    CHECK(escape_control("\xED\xA0\x80") == "\\xed\\xa0\\x80");             // a surrogate
+    CHECK(escape_control("\xF4\x90\x80\x80") == "\\xf4\\x90\\x80\\x80");    // past U+10FFFF
+    CHECK(escape_control("\xF5\x80") == "\\xf5\\x80");
+    CHECK(escape_control("\xC3") == "\\xc3");                               // at the very end
+    CHECK(escape_control("\xC3\x28") == "\\xc3(");
+}
+
+TEST_CASE("escape_control: escaping twice changes nothing more (views and log lines may both escape)") {
+    for (std::string_view text : {"a\x1b[2J\x07", "\xC2\x9B\xFF\n\t", "plain", "\xE6\x97\xA5\xE6"}) {
+        auto once = escape_control(text);
+        CHECK(escape_control(once) == once);
+    }
+}

@@ -226,7 +226,9 @@ std::optional<Error> FakeProxmoxApi::check_node(const std::string& node) const {
 Result<FakeVm*> FakeProxmoxApi::find_vm(const std::string& node, Vmid vmid) {
     if (auto error = check_node(node)) return std::unexpected(*error);
     auto it = vms_.find(vmid);
-    if (it == vms_.end() || it->second.node != node) return std::unexpected(not_found_on(node, vmid));
+    if (it == vms_.end() || it->second.node != node || it->second.type != "qemu") {
+        return std::unexpected(not_found_on(node, vmid));
+    }
     return &it->second;
 }
 
@@ -276,6 +278,7 @@ Result<std::vector<VmSummary>> FakeProxmoxApi::list_vms() {
     for (const auto& [vmid, vm] : vms_) {
         VmSummary summary;
         summary.vmid = vmid;
+        summary.type = vm.type;
         summary.node = vm.node;
         summary.status = unreachable_.contains(vm.node) ? "unknown" : vm.status;
         auto get = [&](const char* key) {

@@ -37,6 +37,7 @@ enum class ProxmoxMethod {
 };
 
 struct FakeVm {
+    std::string type = "qemu";       // "lxc": a container, listed, but the qemu calls do not find it
     std::string node;
     std::string status = "stopped";  // running | stopped
     bool is_template = false;

@@ -297,6 +297,82 @@ TEST_CASE("make_plan: a template at an inventory VMID is a conflict", "[plan]") 
     CHECK_THAT(plan.errors[0].message, Catch::Contains("is a template"));
 }
 
+TEST_CASE("make_plan: a container at an inventory VMID is a conflict naming it, not an absent VM", "[plan]") {
+    Estate estate;
+    FakeVm container;
+    container.type = "lxc";
+    container.node = "pve-th2";
+    container.status = "running";
+    container.config = {{"name", "customer-ct"}};
+    estate.cluster("th2").put_vm(Vmid{101}, container);
+    auto plan = estate.plan();
+    CHECK(plan.complete());
+    REQUIRE(plan.errors.size() == 1);
+    CHECK(plan.errors[0].address == "vm[th2/101]");
+    CHECK_THAT(plan.errors[0].message,
+               Catch::Contains("conflict: VMID 101 on cluster th2 is taken by the container (lxc) 'customer-ct' on "
+                               "node pve-th2") &&
+                   Catch::Contains("never adopts"));
+    CHECK(plan.find("vm[th2/101]") == nullptr);
+    CHECK_FALSE(plan.applyable());
+    CHECK(plan.summary().add == 4);
+}
+
+TEST_CASE("make_plan: a container is never taken for an owned VM that left the inventory", "[plan]") {
+    Estate estate;
+    converge(estate);
+    FakeVm container;
+    container.type = "lxc";
+    container.node = "pve-th2";
+    container.status = "stopped";
+    container.config = {{"name", "ct.rdem-systems.eu"}, {"tags", "dnsctl"},
+                        {"description", "managed-by: dnsctl estate=rdem-prod"}};
+    estate.cluster("th2").put_vm(Vmid{150}, container);
+    auto options = estate.options();
+    options.allow_destroy = true;
+    auto plan = estate.plan(options);
+    CHECK(plan.complete());
+    CHECK_FALSE(plan.has_changes());
+    CHECK(plan.errors.empty());
+}
+
+TEST_CASE("make_plan: a clone never configured is found and destroyed once its VMID left the inventory",
+          "[plan]") {
+    Estate estate;
+    converge(estate);
+    // An earlier run cloned VMID 150 for a nameserver, then was cut before
+    // configuring it: the marker is there, the tag dnsctl is not. Since then
+    // the nameserver left the inventory.
+    auto& th2 = estate.cluster("th2");
+    CloneRequest request;
+    request.newid = Vmid{150};
+    request.name = "ns-old.rdem-systems.eu";
+    request.description = "managed-by: dnsctl estate=rdem-prod";
+    request.full = true;
+    REQUIRE(th2.clone("pve-th2", Vmid{9000}, request));
+    REQUIRE(th2.vm(Vmid{150}));
+    REQUIRE(th2.vm(Vmid{150})->config.count("tags") == 0);
+
+    auto plan = estate.plan();
+    CHECK_FALSE(plan.has_changes());
+    REQUIRE(plan.warnings.size() == 1);
+    CHECK(plan.warnings[0].address == "vm[th2/150]");
+    CHECK_THAT(plan.warnings[0].message, Catch::Contains("'ns-old.rdem-systems.eu' is owned by this estate but no "
+                                                         "longer in the inventory"));
+
+    auto options = estate.options();
+    options.allow_destroy = true;
+    auto destroy = estate.plan(options);
+    REQUIRE(destroy.errors.empty());
+    const auto* change = destroy.find("vm[th2/150]");
+    REQUIRE(change);
+    CHECK(actions(*change) == Strings{"delete"});
+    CHECK(change->action_reason == "delete_because_not_in_inventory");
+    REQUIRE(run_steps(destroy, estate));
+    CHECK_FALSE(th2.vm(Vmid{150}));
+    CHECK_FALSE(estate.plan(options).has_changes());
+}
+
 TEST_CASE("make_plan: a clone still running is waited for, never cloned twice", "[plan]") {
     Estate estate;
     auto& pa4 = estate.cluster("pa4");

@@ -167,3 +167,68 @@ TEST_CASE("observed_digest: changes with what was observed, stable otherwise", "
     auto third = estate.observe();
     CHECK(observed_digest(th2a, Vmid{101}) != observed_digest(third.clusters.at("th2"), Vmid{101}));
 }
+
+TEST_CASE("observe: a container is listed but never read through the qemu calls", "[plan][observe]") {
+    Estate estate;
+    converge(estate);
+    FakeVm container;
+    container.type = "lxc";
+    container.node = "pve-th2";
+    container.status = "stopped";
+    container.config = {{"name", "ct.example.org"}, {"tags", "dnsctl"}};
+    estate.cluster("th2").put_vm(Vmid{101}, container);  // at an inventory VMID
+    estate.cluster("th2").put_vm(Vmid{150}, container);  // tagged, elsewhere
+    for (auto& [name, api] : estate.clusters) api->reset_calls();
+    auto observed = estate.observe();
+    const auto& th2 = observed.clusters.at("th2");
+    CHECK(th2.complete);
+    CHECK(th2.problems.empty());
+    CHECK(th2.vms.at(Vmid{101}).summary.type == "lxc");
+    CHECK_FALSE(th2.vms.at(Vmid{101}).config);
+    CHECK(estate.cluster("th2").calls(ProxmoxMethod::get_config) == 1);  // the template only
+}
+
+TEST_CASE("observe: stopped untagged VMs named like an FQDN are read to find unfinished clones",
+          "[plan][observe]") {
+    Estate estate;
+    converge(estate);
+    auto& th2 = estate.cluster("th2");
+    auto put = [&](std::uint32_t vmid, std::string name, std::string status) {
+        FakeVm vm;
+        vm.node = "pve-th2";
+        vm.status = std::move(status);
+        vm.config = {{"name", std::move(name)}, {"tags", "web"}};
+        th2.put_vm(Vmid{vmid}, vm);
+    };
+    put(201, "web1.customer.example", "stopped");  // could be one: read
+    put(202, "web2", "stopped");                   // dnsctl names every VM with a dot: not read
+    put(203, "web3.customer.example", "running");  // an unfinished clone was never started: not read
+    th2.reset_calls();
+    auto observed = estate.observe();
+    const auto& obs = observed.clusters.at("th2");
+    CHECK(obs.complete);
+    CHECK(obs.vms.at(Vmid{201}).config);
+    CHECK_FALSE(obs.vms.at(Vmid{202}).config);
+    CHECK_FALSE(obs.vms.at(Vmid{203}).config);
+    CHECK(th2.calls(ProxmoxMethod::get_config) == 3);  // 101, the template, 201
+    CHECK(th2.calls(ProxmoxMethod::active_tasks) == 0);  // 201 is not this estate's
+}
+
+TEST_CASE("observe: a possible unfinished clone that cannot be read is skipped, the cluster stays complete",
+          "[plan][observe]") {
+    Estate estate;
+    converge(estate);
+    auto& th2 = estate.cluster("th2");
+    // Listed as stopped on a node /nodes calls offline: its config cannot be read.
+    th2.add_node("pve-th2-b", "offline");
+    FakeVm vm;
+    vm.node = "pve-th2-b";
+    vm.status = "stopped";
+    vm.config = {{"name", "web1.customer.example"}};
+    th2.put_vm(Vmid{201}, vm);
+    auto observed = estate.observe();
+    const auto& obs = observed.clusters.at("th2");
+    CHECK(obs.complete);
+    CHECK(obs.problems.empty());
+    CHECK_FALSE(obs.vms.at(Vmid{201}).config);
+}

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -241,4 +242,68 @@ TEST_CASE("render_text: work in flight is shown without an attribute block", "[p
     CHECK_THAT(text, Catch::Contains("  # vm[pa4/102] has work in flight: apply waits for it, then plans again\n"));
     CHECK_THAT(text, !Catch::Contains("vm \"vm[pa4/102]\""));
     CHECK_THAT(text, Catch::Contains("Plan: 4 to add, 0 to change, 0 to destroy.\n1 VM with work in flight"));
+}
+
+namespace {
+
+// No byte a terminal acts on: C0 controls other than newline, DEL, and
+// nothing beyond ASCII in these plans (C1 controls as UTF-8, invalid bytes).
+bool terminal_safe(const std::string& text) {
+    return std::none_of(text.begin(), text.end(), [](char c) {
+        auto byte = static_cast<unsigned char>(c);
+        return (byte < 0x20 && byte != '\n') || byte >= 0x7F;
+    });
+}
+
+}  // namespace
+
+TEST_CASE("render: control characters and invalid UTF-8 in VM names are escaped", "[plan][render]") {
+    Estate estate;
+    converge(estate);
+    // An owned VM that left the inventory, renamed behind dnsctl's back.
+    estate.inventory.nameservers.pop_back();
+    estate.inventory.zones[0].facts->apex_ns.erase(
+        std::remove(estate.inventory.zones[0].facts->apex_ns.begin(), estate.inventory.zones[0].facts->apex_ns.end(),
+                    DnsName::parse("ns-ielo.rdem-systems.net").value()),
+        estate.inventory.zones[0].facts->apex_ns.end());
+    estate.cluster("pa3").edit_config(Vmid{104}, "name", "ns\x1b]0;owned\x07-\xC2\x9B" "2j-\xFF.example");
+    auto options = estate.options();
+    options.allow_destroy = true;
+    auto plan = estate.plan(options);
+    REQUIRE(plan.find("vm[pa3/104]"));
+
+    auto text = render_text(plan);
+    CHECK(terminal_safe(text));
+    CHECK_THAT(text, Catch::Contains("# name: ns\\x1b]0;owned\\x07-\\u009b2j-\\xff.example") &&
+                         Catch::Contains("= \"ns\\x1b]0;owned\\x07-\\u009b2j-\\xff.example\" -> null"));
+
+    std::string json;
+    REQUIRE_NOTHROW(json = render_json(plan));
+    CHECK(terminal_safe(json));
+    auto document = nlohmann::json::parse(json);
+    CHECK(document["resource_changes"].back()["name"] == "ns\x1b]0;owned\x07-\xC2\x9B" "2j-\xEF\xBF\xBD.example");
+    REQUIRE_NOTHROW(plan_digest(plan));
+}
+
+TEST_CASE("render: control characters in node names and API messages are escaped", "[plan][render]") {
+    Estate estate;
+    // The template sits on a node whose name holds an escape sequence; the
+    // API of another cluster answers with one in its message.
+    auto& th2 = estate.cluster("th2");
+    th2.remove_vm(Vmid{9000});
+    th2.add_node("pve\x1b[31m-b");
+    th2.put_vm(Vmid{9000}, template_vm("pve\x1b[31m-b"));
+    estate.cluster("pa4").fail_always(ProxmoxMethod::list_nodes,
+                                      Error{ErrorKind::unavailable, "503 \x1b[2J\x07 busy \xC2\x85 \xE2\x82", false});
+    auto plan = estate.plan();
+
+    auto text = render_text(plan);
+    CHECK(terminal_safe(text));
+    CHECK_THAT(text, Catch::Contains("template 9000 is on node pve\\x1b[31m-b") &&
+                         Catch::Contains("503 \\x1b[2J\\x07 busy \\u0085 \\xe2\\x82"));
+
+    std::string json;
+    REQUIRE_NOTHROW(json = render_json(plan));
+    CHECK(terminal_safe(json));
+    CHECK_NOTHROW(nlohmann::json::parse(json));
 }

@@ -72,6 +72,15 @@ TEST_CASE("resolver settings and flags normalise", "[plan][attributes]") {
     CHECK(normalise_flag("0,type=virtio", true) == "0");
 }
 
+TEST_CASE("normalise_flag: a value of separators only is the default, never a read past the end",
+          "[plan][attributes]") {
+    CHECK(normalise_flag(",", false) == "0");
+    CHECK(normalise_flag(",", true) == "1");
+    CHECK(normalise_flag(" , ,", true) == "1");
+    CHECK(normalise_flag(",1", false) == "1");
+    CHECK(normalise_flag(" ,enabled=0", true) == "0");
+}
+
 TEST_CASE("normalise_sshkeys: decoded, trimmed, blank lines dropped", "[plan][attributes]") {
     CHECK(normalise_sshkeys("ssh-ed25519%20AAAA%20a%0d%0A%0A%20ssh-rsa%20BBBB%20b%20%0a") ==
           "ssh-ed25519 AAAA a\nssh-rsa BBBB b");
