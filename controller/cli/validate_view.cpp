@@ -15,7 +15,7 @@ std::string count(std::size_t n, std::string_view singular, std::string_view plu
 }
 
 std::size_t warning_count(const Diagnostics& diagnostics) {
-    return diagnostics.items().size() - diagnostics.error_count();
+    return diagnostics.warning_count();
 }
 
 }  // namespace
@@ -48,8 +48,7 @@ std::string validation_summary(const ValidationResult& result) {
 }
 
 std::string render_validation_text(const ValidationResult& result) {
-    std::string out;
-    for (const auto& diagnostic : result.diagnostics.items()) out += diagnostic.format() + "\n";
+    std::string out = result.diagnostics.format();
     if (!out.empty()) out += "\n";
     if (result.policy) {
         out += render_policy_table(*result.policy);
