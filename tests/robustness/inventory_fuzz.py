@@ -14,7 +14,8 @@ For every case dnsctl must:
 The run is seeded: the seed is printed, and `--seed S --case N` repeats one case exactly. A failing
 case is saved (inventory and zone files) under --failures, with the command that reproduces it.
 
-Environment: DNSCTL (the executable), DNSCTL_SOURCE_DIR (the repository), DNSCTL_FUZZ_SEED (a fixed
+Environment: DNSCTL (the executable), DNSCTL_MEASURE (the helper that runs it and reports its own maximum
+RSS and CPU time), DNSCTL_SOURCE_DIR (the repository), DNSCTL_FUZZ_SEED (a fixed
 seed), DNSCTL_FUZZ_MAX_RSS_MIB (the memory limit; by default 256, or 1024 when dnsctl is built with
 AddressSanitizer, whose shadow memory counts in the resident set).
 """
@@ -39,6 +40,7 @@ OMITTED = re.compile(r"^… and [\d,]+ more ")
 RAW_CONTROL = re.compile(rb"[\x00-\x08\x0b-\x1f\x7f]")
 SANITIZER = re.compile(r"ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|SUMMARY: UndefinedBehaviorSanitizer")
 
+MEASURE = os.environ.get("DNSCTL_MEASURE")  # tests/robustness/measure.cpp, built beside dnsctl
 TIME_LIMIT_S = 10.0
 
 
@@ -396,21 +398,40 @@ def run(case, root, max_rss_kib):
     env["UBSAN_OPTIONS"] = (env.get("UBSAN_OPTIONS", "") + ":exitcode=87:print_stacktrace=1").lstrip(":")
     out_path = os.path.join(root, ".stdout")
     err_path = os.path.join(root, ".stderr")
+    measured_path = os.path.join(root, ".measured")
     start = time.monotonic()
-    timed_out = False
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, cwd=root, env=env)
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid != 0:
-                break
-            if time.monotonic() - start > TIME_LIMIT_S:
-                timed_out = True
-                proc.kill()
-                pid, status, usage = os.wait4(proc.pid, 0)
-                break
-            time.sleep(0.002)
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        if MEASURE:
+            # Through the small helper: the child's figures are dnsctl's own.
+            subprocess.run([MEASURE, str(TIME_LIMIT_S), measured_path] + cmd, stdout=out, stderr=err,
+                           stdin=subprocess.DEVNULL, cwd=root, env=env, check=True)
+            with open(measured_path) as f:
+                how, value, rss, cpu = f.read().split()
+            timed_out = how == "timeout"
+            signal_number = int(value) if how == "signaled" else None
+            code = int(value) if how == "exited" else -1
+            max_rss = int(rss)
+            cpu = float(cpu)
+        else:
+            # Without the helper the maximum RSS also counts this script's own
+            # (a child's ru_maxrss includes its parent's pages before the exec).
+            timed_out = False
+            proc = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, cwd=root, env=env)
+            while True:
+                pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+                if pid != 0:
+                    break
+                if time.monotonic() - start > TIME_LIMIT_S:
+                    timed_out = True
+                    proc.kill()
+                    pid, status, usage = os.wait4(proc.pid, 0)
+                    break
+                time.sleep(0.002)
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            signal_number = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
+            code = proc.returncode
+            max_rss = usage.ru_maxrss
+            cpu = usage.ru_utime + usage.ru_stime
     elapsed = time.monotonic() - start
     with open(out_path, "rb") as f:
         stdout = f.read()
@@ -420,23 +441,23 @@ def run(case, root, max_rss_kib):
     problems = []
     if timed_out:
         problems.append(f"still running after {TIME_LIMIT_S:.0f} s (killed)")
-    elif os.WIFSIGNALED(status):
-        problems.append(f"killed by signal {os.WTERMSIG(status)}")
-    elif proc.returncode not in (0, 1):
-        problems.append(f"exit code {proc.returncode}")
-    if usage.ru_maxrss > max_rss_kib:
-        problems.append(f"maximum resident set {usage.ru_maxrss // 1024} MiB, over {max_rss_kib // 1024} MiB")
+    elif signal_number is not None:
+        problems.append(f"killed by signal {signal_number}")
+    elif code not in (0, 1):
+        problems.append(f"exit code {code}")
+    if max_rss > max_rss_kib:
+        problems.append(f"maximum resident set {max_rss // 1024} MiB, over {max_rss_kib // 1024} MiB")
     text_err = stderr.decode("utf-8", "replace")
     if SANITIZER.search(text_err):
         problems.append("sanitizer report: " + SANITIZER.search(text_err).group(0))
-    if not timed_out and not os.WIFSIGNALED(status):
+    if not timed_out and signal_number is None:
         if RAW_CONTROL.search(stdout):
             problems.append(f"raw control character in the output: {RAW_CONTROL.search(stdout).group(0)!r}")
         text = stdout.decode("utf-8", "replace")
         if case.json_output:
             try:
                 doc = json.loads(stdout)
-                if doc.get("valid") != (proc.returncode == 0):
+                if doc.get("valid") != (code == 0):
                     problems.append("--json: `valid` disagrees with the exit code")
                 for d in doc.get("diagnostics", []):
                     if d["severity"] == "error" and not d["location"].get("line"):
@@ -449,9 +470,9 @@ def run(case, root, max_rss_kib):
                 if (": error: " in line or ": warning: " in line) and not LOCATED.match(line):
                     problems.append(f"an error without file:line: {line[:300]}")
                     break
-            if proc.returncode == 1 and "INVALID" not in (text.splitlines() or [""])[-1]:
+            if code == 1 and "INVALID" not in (text.splitlines() or [""])[-1]:
                 problems.append("exit 1, but the last line does not say INVALID")
-    return problems, elapsed, usage.ru_maxrss, proc.returncode, stdout, stderr
+    return problems, elapsed, max_rss, code, stdout, stderr, cpu
 
 
 def save_failure(case, failures_dir, seed, problems, stdout, stderr):
@@ -482,8 +503,9 @@ def main():
     parser.add_argument("--zone-cases", type=int, default=300, help="zone-file cases (default 300)")
     parser.add_argument("--case", type=int, default=None, help="run only this case number")
     parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--budget", type=float, default=150.0,
-                        help="seconds for the whole run; past it the run fails (default 150)")
+    parser.add_argument("--budget", type=float, default=300.0,
+                        help="seconds for the whole run; past it the run fails (default 300; an idle 2-core "
+                             "machine takes about 30)")
     parser.add_argument("--failures", default=os.path.join(tempfile.gettempdir(), "dnsctl-fuzz-failures"))
     args = parser.parse_args()
 
@@ -504,33 +526,39 @@ def main():
     slowest = (0.0, None)
     largest = (0, None)
     exits = {}
+    cpu_total = 0.0
     try:
         def one(index):
+            """Runs one case; returns only small figures (a failing case is saved here)."""
             case = make_case(index, seed, trees, index >= args.cases)
             root = os.path.join(work, f"case-{index}")
             write_folder(root, case.files)
             try:
-                return case, run(case, root, max_rss_mib * 1024)
+                problems, elapsed, rss, code, stdout, stderr, cpu = run(case, root, max_rss_mib * 1024)
             finally:
                 shutil.rmtree(root, ignore_errors=True)
+            folder = save_failure(case, args.failures, seed, problems, stdout, stderr) if problems else None
+            return (index, case.description, case.inventory, case.json_output, problems, elapsed, rss, code, cpu,
+                    folder)
 
         with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
             futures = [pool.submit(one, i) for i in indexes]
             for future in concurrent.futures.as_completed(futures):
-                case, (problems, elapsed, rss, code, stdout, stderr) = future.result()
+                index, description, inventory, json_output, problems, elapsed, rss, code, cpu, folder = \
+                    future.result()
+                cpu_total += cpu
                 exits[code] = exits.get(code, 0) + 1
                 if elapsed > slowest[0]:
-                    slowest = (elapsed, case.index)
+                    slowest = (elapsed, index)
                 if rss > largest[0]:
-                    largest = (rss, case.index)
+                    largest = (rss, index)
                 if problems:
-                    folder = save_failure(case, args.failures, seed, problems, stdout, stderr)
-                    failures.append(case.index)
-                    print(f"FAIL case {case.index} ({case.description}): {'; '.join(problems)}\n"
+                    failures.append(index)
+                    print(f"FAIL case {index} ({description}): {'; '.join(problems)}\n"
                           f"  saved in {folder}\n"
-                          f"  reproduce: {DNSCTL} validate {os.path.join(folder, case.inventory)}"
-                          f"{' --json' if case.json_output else ''}\n"
-                          f"  or: {sys.argv[0]} --seed {seed} --case {case.index}", flush=True)
+                          f"  reproduce: {DNSCTL} validate {os.path.join(folder, inventory)}"
+                          f"{' --json' if json_output else ''}\n"
+                          f"  or: {sys.argv[0]} --seed {seed} --case {index}", flush=True)
                 if time.monotonic() - started > args.budget:
                     for f in futures:
                         f.cancel()
@@ -542,7 +570,7 @@ def main():
 
     elapsed = time.monotonic() - started
     ran = sum(exits.values())
-    print(f"inventory fuzz: seed {seed}: {ran} cases in {elapsed:.1f} s, exit codes "
+    print(f"inventory fuzz: seed {seed}: {ran} cases in {elapsed:.1f} s ({cpu_total:.1f} s of CPU), exit codes "
           f"{dict(sorted(exits.items()))}, slowest {slowest[0]:.2f} s (case {slowest[1]}), "
           f"largest {largest[0] // 1024} MiB (case {largest[1]})")
     passed = ran - len([f for f in failures if f != "budget"])
