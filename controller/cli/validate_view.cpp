@@ -16,7 +16,7 @@ std::string count(std::size_t n, std::string_view singular, std::string_view plu
 }
 
 std::size_t warning_count(const Diagnostics& diagnostics) {
-    return diagnostics.items().size() - diagnostics.error_count();
+    return diagnostics.warning_count();
 }
 
 }  // namespace
@@ -53,7 +53,7 @@ std::string validation_summary(const ValidationResult& result) {
 // instead of acting on the terminal, and one diagnostic stays one line.
 std::string render_validation_text(const ValidationResult& result) {
     std::string out;
-    for (const auto& diagnostic : result.diagnostics.items()) out += escape_control(diagnostic.format()) + "\n";
+    for (auto line : split_lines(result.diagnostics.format())) out += escape_control(line) + "\n";
     if (!out.empty()) out += "\n";
     if (result.policy) {
         out += render_policy_table(*result.policy);

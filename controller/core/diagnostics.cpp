@@ -1,7 +1,11 @@
 #include "core/diagnostics.hpp"
 
 #include <algorithm>
+#include <tuple>
+
 #include <fmt/format.h>
+
+#include "core/text.hpp"
 
 namespace dnsctl {
 
@@ -16,24 +20,28 @@ std::string Diagnostic::format() const {
                        severity == Severity::error ? "error" : "warning", message);
 }
 
+void Diagnostics::add(Severity severity, SourceLocation where, std::string message) {
+    (severity == Severity::error ? errors_ : warnings_) += 1;
+    if (items_.size() >= limit_) return;
+    where.file = escape_control(where.file);
+    items_.push_back({severity, std::move(where), escape_control(message)});
+}
+
 void Diagnostics::error(SourceLocation where, std::string message) {
-    items_.push_back({Severity::error, std::move(where), std::move(message)});
+    add(Severity::error, std::move(where), std::move(message));
 }
 
 void Diagnostics::warning(SourceLocation where, std::string message) {
-    items_.push_back({Severity::warning, std::move(where), std::move(message)});
+    add(Severity::warning, std::move(where), std::move(message));
 }
 
 void Diagnostics::append(const Diagnostics& other) {
-    items_.insert(items_.end(), other.items_.begin(), other.items_.end());
-}
-
-bool Diagnostics::has_errors() const { return error_count() > 0; }
-
-std::size_t Diagnostics::error_count() const {
-    return static_cast<std::size_t>(std::count_if(items_.begin(), items_.end(), [](const Diagnostic& d) {
-        return d.severity == Severity::error;
-    }));
+    for (const auto& d : other.items_) {
+        if (items_.size() < limit_) items_.push_back(d);
+    }
+    // What was not kept here or there is still counted.
+    errors_ += other.errors_;
+    warnings_ += other.warnings_;
 }
 
 void Diagnostics::sort() {
@@ -41,6 +49,35 @@ void Diagnostics::sort() {
         return std::tie(a.where.file, a.where.line, a.where.column) <
                std::tie(b.where.file, b.where.line, b.where.column);
     });
+}
+
+std::string Diagnostics::format() const {
+    std::string out;
+    for (const auto& d : items_) out += d.format() + "\n";
+    std::size_t hidden = omitted();
+    if (hidden == 0) return out;
+    std::size_t kept_errors = static_cast<std::size_t>(
+        std::count_if(items_.begin(), items_.end(), [](const Diagnostic& d) { return d.severity == Severity::error; }));
+    std::size_t hidden_errors = errors_ - kept_errors;
+    std::size_t hidden_warnings = hidden - hidden_errors;
+    std::string what;
+    if (hidden_errors > 0) what = fmt::format("{} more error{}", group_thousands(hidden_errors), hidden_errors == 1 ? "" : "s");
+    if (hidden_warnings > 0) {
+        what += fmt::format("{}{} {}warning{}", what.empty() ? "" : " and ", group_thousands(hidden_warnings),
+                            what.empty() ? "more " : "", hidden_warnings == 1 ? "" : "s");
+    }
+    out += fmt::format("… and {} (only the first {} are shown)\n", what, items_.size());
+    return out;
+}
+
+std::string group_thousands(std::size_t n) {
+    std::string digits = std::to_string(n);
+    std::string out;
+    for (std::size_t i = 0; i < digits.size(); ++i) {
+        if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+        out += digits[i];
+    }
+    return out;
 }
 
 }  // namespace dnsctl

@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstdint>
-#include <fmt/format.h>
 
 namespace dnsctl {
 
@@ -52,28 +50,44 @@ int hex_digit_value(char c) {
 
 namespace {
 
-// Length of the well-formed UTF-8 sequence at the start of `text` (RFC 3629,
-// Unicode table 3-7), or 0 when its first byte does not start one.
-std::size_t utf8_sequence_length(std::string_view text) {
-    auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
-    auto continuation = [&](std::size_t i, unsigned char low = 0x80, unsigned char high = 0xBF) {
-        return i < text.size() && byte(i) >= low && byte(i) <= high;
-    };
-    const unsigned char lead = byte(0);
-    if (lead < 0x80) return 1;
-    if (lead >= 0xC2 && lead <= 0xDF) return continuation(1) ? 2 : 0;
-    if (lead >= 0xE0 && lead <= 0xEF) {
-        unsigned char low = lead == 0xE0 ? 0xA0 : 0x80;   // no overlong forms
-        unsigned char high = lead == 0xED ? 0x9F : 0xBF;  // no surrogates
-        return continuation(1, low, high) && continuation(2) ? 3 : 0;
+// The length of the UTF-8 sequence starting at text[i] and its code point, or
+// 0 when the bytes there are not UTF-8 (overlong forms and surrogates included).
+std::size_t utf8_sequence(std::string_view text, std::size_t i, char32_t& code_point) {
+    auto byte = [&](std::size_t k) { return static_cast<unsigned char>(text[k]); };
+    unsigned char lead = byte(i);
+    std::size_t length = 0;
+    char32_t min = 0;
+    if (lead >= 0xC2 && lead <= 0xDF) {
+        length = 2;
+        code_point = lead & 0x1F;
+        min = 0x80;
+    } else if (lead >= 0xE0 && lead <= 0xEF) {
+        length = 3;
+        code_point = lead & 0x0F;
+        min = 0x800;
+    } else if (lead >= 0xF0 && lead <= 0xF4) {
+        length = 4;
+        code_point = lead & 0x07;
+        min = 0x10000;
+    } else {
+        return 0;
     }
-    if (lead >= 0xF0 && lead <= 0xF4) {
-        unsigned char low = lead == 0xF0 ? 0x90 : 0x80;   // no overlong forms
-        unsigned char high = lead == 0xF4 ? 0x8F : 0xBF;  // nothing past U+10FFFF
-        return continuation(1, low, high) && continuation(2) && continuation(3) ? 4 : 0;
+    if (i + length > text.size()) return 0;
+    for (std::size_t k = 1; k < length; ++k) {
+        if ((byte(i + k) & 0xC0) != 0x80) return 0;
+        code_point = (code_point << 6) | (byte(i + k) & 0x3F);
     }
-    return 0;  // a stray continuation byte, C0/C1 (overlong), F5-FF
+    if (code_point < min || code_point > 0x10FFFF || (code_point >= 0xD800 && code_point <= 0xDFFF)) return 0;
+    return length;
 }
+
+bool unsafe_code_point(char32_t c) {
+    return (c >= 0x80 && c <= 0x9F) ||                       // C1 controls
+           c == 0x2028 || c == 0x2029 ||                     // line and paragraph separators
+           (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069);  // bidi embeddings, overrides, isolates
+}
+
+constexpr char kHex[] = "0123456789abcdef";
 
 }  // namespace
 
@@ -82,36 +96,49 @@ std::string escape_control(std::string_view text) {
     out.reserve(text.size());
     std::size_t i = 0;
     while (i < text.size()) {
-        const auto c = static_cast<unsigned char>(text[i]);
-        if (c >= 0x20 && c < 0x7F) {
-            out.push_back(static_cast<char>(c));
+        auto c = static_cast<unsigned char>(text[i]);
+        if (c < 0x80) {
+            if (c == '\n') {
+                out += "\\n";
+            } else if (c == '\r') {
+                out += "\\r";
+            } else if (c == '\t') {
+                out += "\\t";
+            } else if (c < 0x20 || c == 0x7F) {
+                out += "\\x";
+                out += kHex[c >> 4];
+                out += kHex[c & 0xF];
+            } else {
+                out += static_cast<char>(c);
+            }
             ++i;
             continue;
         }
-        switch (c) {
-        case '\n': out += "\\n"; ++i; continue;
-        case '\r': out += "\\r"; ++i; continue;
-        case '\t': out += "\\t"; ++i; continue;
-        default: break;
-        }
-        if (c < 0x80) {  // the other C0 controls and DEL
-            out += fmt::format("\\x{:02x}", c);
-            ++i;
-            continue;
-        }
-        auto length = utf8_sequence_length(text.substr(i));
+        char32_t code_point = 0;
+        std::size_t length = utf8_sequence(text, i, code_point);
         if (length == 0) {
-            out += fmt::format("\\x{:02x}", c);
+            out += "\\x";
+            out += kHex[c >> 4];
+            out += kHex[c & 0xF];
             ++i;
-        } else if (length == 2 && c == 0xC2 && static_cast<unsigned char>(text[i + 1]) <= 0x9F) {
-            out += fmt::format("\\u{:04x}", static_cast<unsigned char>(text[i + 1]));  // C1: U+0080-U+009F
-            i += 2;
+        } else if (unsafe_code_point(code_point)) {
+            out += "\\u";  // every code point escaped here is below U+10000: four digits
+            for (int shift = 12; shift >= 0; shift -= 4) out += kHex[(code_point >> shift) & 0xF];
+            i += length;
         } else {
             out.append(text.substr(i, length));
             i += length;
         }
     }
     return out;
+}
+
+std::size_t utf8_prefix(std::string_view text, std::size_t max_bytes) {
+    if (text.size() <= max_bytes) return text.size();
+    std::size_t cut = max_bytes;
+    // Back off over continuation bytes (at most three) to the start of a character.
+    for (int k = 0; k < 3 && cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80; ++k) --cut;
+    return cut;
 }
 
 }  // namespace dnsctl

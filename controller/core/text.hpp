@@ -13,16 +13,15 @@ std::vector<std::string_view> split_lines(std::string_view text);  // on '\n'; n
 std::string join(const std::vector<std::string>& parts, std::string_view separator);
 int hex_digit_value(char c);                                 // 0-15, or -1 when not a hex digit
 
-// Text from the outside world (API reason phrases and messages, node and VM
-// names, task logs, zone files) made safe for a terminal or a log line: every
-// C0 control (\n, \r and \t included: one value never spans lines), DEL and
-// every C1 control (U+0080-U+009F, as UTF-8) is shown as an escape — \n, \r,
-// \t, \xNN for the other C0 controls and DEL, \u0080-\u009f for C1 — and
-// each byte that is not part of well-formed UTF-8 (overlong forms, surrogates
-// and code points past U+10FFFF included) as \xNN. Everything else, other
-// scripts included, passes unchanged. For display only: backslashes are not
-// doubled, so the result cannot be decoded back. Multi-line text is split into
-// lines first and each line escaped.
+// Text from outside (a file, an API answer) made safe to print on a terminal or
+// in a log line: C0 controls and DEL become \n, \r, \t or \xNN; C1 controls
+// (U+0080-U+009F, which terminals may read as ESC sequences), Unicode line
+// separators and bidirectional overrides become \uNNNN; bytes that are not
+// UTF-8 become \xNN. Everything else, the backslash included, is kept, so the
+// result is valid UTF-8 of one line.
 std::string escape_control(std::string_view text);
+// The length of the longest prefix of `text` of at most `max_bytes` bytes that
+// does not end inside a UTF-8 character.
+std::size_t utf8_prefix(std::string_view text, std::size_t max_bytes);
 
 }  // namespace dnsctl

@@ -2,15 +2,13 @@
 
 #include <fmt/format.h>
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 #include <tuple>
 
+#include "core/input_file.hpp"
 #include "inventory/inventory_schema.hpp"
+#include "inventory/limits.hpp"
 #include "inventory/public_suffix.hpp"
 #include "inventory/yaml_document.hpp"
 #include "inventory/zone_file.hpp"
@@ -179,7 +177,8 @@ private:
                 continue;
             }
             for (const auto& problem : report.problems) {
-                diagnostics_.error({file, problem.line, 0}, fmt::format("zone {}: {}", zone.name.str(), problem.message));
+                diagnostics_.error({file, problem.line, problem.column},
+                                   fmt::format("zone {}: {}", zone.name.str(), problem.message));
             }
             zone.facts = report.facts;
             if (!zone.facts) continue;
@@ -235,15 +234,17 @@ LoadedInventory load_inventory(const std::filesystem::path& path) {
     auto absolute = std::filesystem::absolute(path, ec);
     inventory.path = (ec ? path : absolute).lexically_normal();
 
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        diagnostics.error({shown, 0, 0}, fmt::format("cannot read the inventory: {}", std::strerror(errno)));
+    auto text = read_input_file(path, limits::kInventoryBytes);
+    if (!text) {
+        // A file too large has a first line to point at; one that cannot be
+        // opened (or is no file) has none.
+        bool opened = text.error().message.find("more than the limit") != std::string::npos;
+        diagnostics.error({shown, opened ? 1 : 0, opened ? 1 : 0},
+                          fmt::format("cannot read the inventory: {}", text.error().message));
         return out;
     }
-    std::ostringstream buffer;
-    buffer << in.rdbuf();
 
-    auto document = parse_yaml_document(buffer.str(), shown, diagnostics);
+    auto document = parse_yaml_document(*text, shown, diagnostics);
     if (!document) return out;
     if (document->kind == DocNode::Kind::null) {
         diagnostics.error({shown, 1, 1}, "the inventory is empty; it starts with `version: 1`");

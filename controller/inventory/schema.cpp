@@ -1,5 +1,7 @@
 #include "inventory/schema.hpp"
 
+#include "core/text.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -16,24 +18,20 @@ TypeSpec of(Kind kind) {
     return t;
 }
 
-// Values are quoted in messages, shortened, control characters made visible.
+}  // namespace
+
+// Values are quoted in messages, shortened (never inside a character), control
+// characters made visible.
 std::string quote(std::string_view text) {
     constexpr std::size_t kMax = 80;
-    std::string out = "'";
-    for (std::size_t i = 0; i < text.size() && i < kMax; ++i) {
-        unsigned char c = static_cast<unsigned char>(text[i]);
-        if (c == '\n') {
-            out += "\\n";
-        } else if (c < 0x20) {
-            out += fmt::format("\\x{:02x}", c);
-        } else {
-            out += static_cast<char>(c);
-        }
-    }
-    if (text.size() > kMax) out += "…";
+    std::size_t kept = utf8_prefix(text, kMax);
+    std::string out = "'" + escape_control(text.substr(0, kept));
+    if (kept < text.size()) out += "…";
     out += "'";
     return out;
 }
+
+namespace {
 
 std::string joined(std::span<const std::string_view> words, std::string_view separator) {
     std::string out;
@@ -286,6 +284,10 @@ std::string join_path(std::span<const std::string> segments) {
 }
 
 std::optional<std::string_view> closest_match(std::string_view word, std::span<const std::string_view> candidates) {
+    // A typo is a few edits away from a short name: longer words are not
+    // compared (the comparison costs the product of the lengths).
+    constexpr std::size_t kLongest = 64;
+    if (word.size() > kLongest) return std::nullopt;
     std::string folded = fold(word);
     std::size_t allowed = folded.size() <= 4 ? 1 : folded.size() <= 8 ? 2 : 3;
     std::optional<std::string_view> best;
@@ -326,12 +328,11 @@ Walker::Walker(Diagnostics& diagnostics, std::filesystem::path base_dir, SourceL
     locations_.set_fallback(std::move(document));
 }
 
-Walker::Scope::Scope(Walker& walker, std::string segment, const SourceLocation& key_where,
-                     const SourceLocation& value_where)
+Walker::Scope::Scope(Walker& walker, std::string segment, SourceLocation key_where, SourceLocation value_where)
     : walker_(walker) {
     walker_.path_.push_back(std::move(segment));
-    walker_.key_where_.push_back(key_where);
-    walker_.locations_.record(walker_.current_path(), value_where);
+    walker_.key_where_.push_back(std::move(key_where));
+    walker_.locations_.record(walker_.current_path(), std::move(value_where));
 }
 
 Walker::Scope::~Scope() {
@@ -418,7 +419,6 @@ std::optional<Scalar> Walker::parse(const DocNode& value, const TypeSpec& type, 
                       : fmt::format("expected {}, got {}", describe_expected(type), quote(text));
     };
     if (text.empty()) return reject(fmt::format("expected {}, got an empty value", describe_expected(type)));
-
     std::optional<Scalar> out;
     switch (type.kind) {
     case Kind::string:
@@ -539,6 +539,15 @@ std::optional<Scalar> Walker::parse(const DocNode& value, const TypeSpec& type, 
     }
     for (const auto& check : checks) {
         if (auto problem = check.run(*out)) return reject(*problem);
+    }
+    // No value of an inventory holds a control character (ESC, a newline, …)
+    // or bytes that are not UTF-8: such text never reaches a table, a log line
+    // or a VM's configuration. Checked last, so the checks above say what a
+    // pasted private key or secret is; the value itself is not shown.
+    if (escape_control(text) != text) {
+        return reject(fmt::format("contains a control character or bytes that are not UTF-8 (value not shown); "
+                                  "expected {}",
+                                  describe_expected(type)));
     }
     return out;
 }

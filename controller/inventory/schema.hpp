@@ -129,6 +129,10 @@ std::string join_path(std::span<const std::string> segments);
 // The closest candidate to `word` if it looks like a typo of one, else nothing.
 std::optional<std::string_view> closest_match(std::string_view word, std::span<const std::string_view> candidates);
 
+// A value for a message: quoted, at most 80 bytes (cut on a character
+// boundary, then "…"), control characters escaped.
+std::string quote(std::string_view text);
+
 class Walker;
 class RuleContext;
 
@@ -208,8 +212,10 @@ public:
     // The default of an absent key, as a node (location: the enclosing section).
     [[nodiscard]] DocNode default_node(const KeyInfo& key) const;
 
+    // `owner` is taken by value: callers pass locations held by the walker's
+    // own stacks, which grow (and move) while the section is walked.
     template <class U>
-    void section_into(const DocNode& value, const Section<U>& section, U& target, const SourceLocation& owner);
+    void section_into(const DocNode& value, const Section<U>& section, U& target, SourceLocation owner);
     template <class U>
     void map_into(const DocNode& value, const KeyInfo& key, const Section<U>& section, std::vector<U>& out,
                   const std::function<void(U&, const Scalar&)>& set_name);
@@ -218,9 +224,11 @@ public:
 
     void error(const SourceLocation& where, std::string_view message);  // prefixed with the current key path
     [[nodiscard]] std::string current_path() const { return join_path(path_); }
-    [[nodiscard]] const SourceLocation& section_location() const { return section_where_.back(); }
+    // Copies, never references: the stacks behind them grow while a section is
+    // walked, which moves their elements.
+    [[nodiscard]] SourceLocation section_location() const { return section_where_.back(); }
     // Where the key being bound is written (its name, not its value).
-    [[nodiscard]] const SourceLocation& key_location() const { return key_where_.back(); }
+    [[nodiscard]] SourceLocation key_location() const { return key_where_.back(); }
     [[nodiscard]] const KeyLocations& locations() const { return locations_; }
     [[nodiscard]] Diagnostics& diagnostics() { return diagnostics_; }
     [[nodiscard]] const std::filesystem::path& base_dir() const { return base_dir_; }
@@ -231,7 +239,7 @@ private:
     class Scope {
     public:
         // Enters a key (or entry): records where its value sits under the new path.
-        Scope(Walker& walker, std::string segment, const SourceLocation& key_where, const SourceLocation& value_where);
+        Scope(Walker& walker, std::string segment, SourceLocation key_where, SourceLocation value_where);
         ~Scope();
         Scope(const Scope&) = delete;
         Scope& operator=(const Scope&) = delete;
@@ -261,8 +269,8 @@ private:
 class RuleContext {
 public:
     RuleContext(Walker& walker, const SectionInfo& info, std::span<const DocEntry* const> given,
-                const SourceLocation& owner)
-        : walker_(walker), info_(info), given_(given), owner_(owner) {}
+                SourceLocation owner)
+        : walker_(walker), info_(info), given_(given), owner_(std::move(owner)) {}
 
     // Whether the key was written in the file (as opposed to defaulted).
     [[nodiscard]] bool given(std::string_view key) const;
@@ -278,7 +286,7 @@ private:
     Walker& walker_;
     const SectionInfo& info_;
     std::span<const DocEntry* const> given_;
-    const SourceLocation& owner_;
+    SourceLocation owner_;
 };
 
 template <class T>
@@ -468,7 +476,7 @@ void Walker::walk(const DocNode& root, const Section<T>& section, T& target) {
 }
 
 template <class U>
-void Walker::section_into(const DocNode& value, const Section<U>& section, U& target, const SourceLocation& owner) {
+void Walker::section_into(const DocNode& value, const Section<U>& section, U& target, SourceLocation owner) {
     const SectionInfo& info = section.info();
     if (value.kind != DocNode::Kind::map) {
         expect_map(value, owner, info);

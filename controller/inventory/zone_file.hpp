@@ -14,14 +14,16 @@
 namespace dnsctl {
 
 struct ZoneFileProblem {
-    int line = 0;  // 0: the file as a whole
+    int line = 0;    // 1-based; a problem of the whole zone ("no SOA") sits at 1:1
+    int column = 0;  // 1-based: where the record starts; 0 when the file could not be read
     std::string message;
 };
 
 struct ZoneFileReport {
     std::optional<ZoneFacts> facts;  // set when the file parsed without problems
     std::vector<ZoneFileProblem> problems;
-    bool unreadable = false;         // the file could not be opened (problems says why)
+    bool unreadable = false;         // the file could not be read (problems says why): missing, not a
+                                     // regular file, or larger than limits::kZoneFileBytes
 };
 
 // Reads `file` as the master file of `origin` (relative names are relative to

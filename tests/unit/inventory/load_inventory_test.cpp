@@ -16,7 +16,7 @@ const std::filesystem::path kInventories = std::filesystem::path(DNSCTL_TEST_DAT
 
 struct Expected {
     int line;
-    int column;               // 0: none (zone file diagnostics carry a line only)
+    int column;
     std::string_view text;    // a substring of the message: the key path, the value, what is expected
     std::string_view file{};  // end of the diagnostic's file name; empty: the inventory itself
 };
@@ -94,10 +94,10 @@ const std::vector<BrokenCase> kBrokenCases = {
      }},
     {"zone_syntax_error",
      {
-         {7, 0, "zone syntax-error.eu: Syntax error, could not parse the RR's rdata: `www  IN A   198.51.100.300`",
+         {7, 1, "zone syntax-error.eu: Syntax error, could not parse the RR's rdata: `www  IN A   198.51.100.300`",
           "zones/syntax-error.eu.zone"},
-         {8, 0, "`mail IN MX  ten mail.example.eu.`", "zones/syntax-error.eu.zone"},
-         {9, 0, "elsewhere.example.org. is outside the zone syntax-error.eu.", "zones/syntax-error.eu.zone"},
+         {8, 1, "`mail IN MX  ten mail.example.eu.`", "zones/syntax-error.eu.zone"},
+         {9, 1, "elsewhere.example.org. is outside the zone syntax-error.eu.", "zones/syntax-error.eu.zone"},
      }},
     {"duplicate_key",
      {
@@ -174,9 +174,9 @@ const std::vector<BrokenCase> kBrokenCases = {
          {57, 3, "zones[mismatch.eu]: the apex NS RRset of zones/mismatch.eu.zone lists the hidden primary"},
          {64, 11, "zones[missing.eu].file: cannot read zones/does-not-exist.zone: No such file or directory"},
          {68, 19, "dnssec_policies[default].zsk_lifetime: expected a duration such as 14d"},
-         {7, 0, "zone syntax-error.eu: Syntax error", "zones/syntax-error.eu.zone"},
-         {8, 0, "zone syntax-error.eu: Syntax error", "zones/syntax-error.eu.zone"},
-         {9, 0, "is outside the zone", "zones/syntax-error.eu.zone"},
+         {7, 1, "zone syntax-error.eu: Syntax error", "zones/syntax-error.eu.zone"},
+         {8, 1, "zone syntax-error.eu: Syntax error", "zones/syntax-error.eu.zone"},
+         {9, 1, "is outside the zone", "zones/syntax-error.eu.zone"},
      },
      {"s3cr3t-t0ken-value"}},
 };

@@ -89,9 +89,11 @@ TEST_CASE("read_zone_file: syntax errors and out-of-zone data are reported with 
     CHECK_FALSE(report.facts);
     REQUIRE(report.problems.size() == 3);
     CHECK(report.problems[0].line == 7);
+    CHECK(report.problems[0].column == 1);
     CHECK_THAT(report.problems[0].message, Catch::Contains("198.51.100.300"));
     CHECK(report.problems[1].line == 8);
     CHECK(report.problems[2].line == 9);
+    CHECK(report.problems[2].column == 1);
     CHECK(report.problems[2].message == "elsewhere.example.org. is outside the zone syntax-error.eu.");
 }
 
@@ -102,8 +104,8 @@ TEST_CASE("read_zone_file: a zone needs one SOA at its apex and NS records there
         std::string_view problem;
     };
     const Case cases[] = {
-        {"@ IN NS ns1.example.eu.\n", 0, "no SOA record at the zone apex example.eu."},
-        {"@ IN SOA a. b. 1 2 3 4 5\n", 0, "no NS record at the zone apex example.eu."},
+        {"@ IN NS ns1.example.eu.\n", 1, "no SOA record at the zone apex example.eu."},
+        {"@ IN SOA a. b. 1 2 3 4 5\n", 1, "no NS record at the zone apex example.eu."},
         {"@ IN SOA a. b. 1 2 3 4 5\n@ IN NS a.\n@ IN SOA a. b. 2 2 3 4 5\n", 3, "a second SOA record at the apex"},
         {"@ IN SOA a. b. 1 2 3 4 5\n@ IN NS a.\nwww IN SOA a. b. 1 2 3 4 5\n", 3,
          "SOA record at www.example.eu., not at the zone apex example.eu."},
@@ -118,8 +120,43 @@ TEST_CASE("read_zone_file: a zone needs one SOA at its apex and NS records there
         CHECK_FALSE(report.facts);
         REQUIRE(report.problems.size() == 1);
         CHECK(report.problems[0].line == c.line);
+        CHECK(report.problems[0].column == 1);  // the record's start, or 1:1 for the zone as a whole
         CHECK_THAT(report.problems[0].message, Catch::Contains(std::string(c.problem)));
     }
+}
+
+TEST_CASE("read_zone_file: an error points at the record's first character, after blanks and comments") {
+    TempZone zone("@ IN SOA a. b. 1 2 3 4 5\n"
+                  "@ IN NS a.\n"
+                  "; a comment\n"
+                  "\n"
+                  "www IN A 198.51.100.1\n"
+                  "    IN A 198.51.100.300 ; owner-less, indented\n"
+                  "mx IN MX ( 10\n"
+                  "   bad..name. )\n");
+    auto report = read_zone_file(zone.path(), name("example.eu"));
+    INFO(problems(report));
+    REQUIRE(report.problems.size() == 2);
+    CHECK(report.problems[0].line == 6);
+    CHECK(report.problems[0].column == 5);
+    CHECK_THAT(report.problems[0].message, Catch::Contains("`    IN A 198.51.100.300 ; owner-less, indented`"));
+    CHECK(report.problems[1].line == 7);  // a record over two lines: where it starts
+    CHECK(report.problems[1].column == 1);
+}
+
+TEST_CASE("read_zone_file: control characters of a zone file are shown escaped") {
+    TempZone zone("@ IN SOA a. b. 1 2 3 4 5\n@ IN NS a.\nwww IN A \x1b[2J\n");
+    auto report = read_zone_file(zone.path(), name("example.eu"));
+    REQUIRE(report.problems.size() == 1);
+    CHECK(report.problems[0].message.find('\x1b') == std::string::npos);
+    CHECK_THAT(report.problems[0].message, Catch::Contains("\\x1b[2J"));
+}
+
+TEST_CASE("read_zone_file: a device or a FIFO is unreadable, not read") {
+    auto zero = read_zone_file("/dev/zero", name("example.eu"));
+    CHECK(zero.unreadable);
+    REQUIRE(zero.problems.size() == 1);
+    CHECK(zero.problems[0].message == "not a regular file (a character device)");
 }
 
 TEST_CASE("read_zone_file: a missing file is unreadable, not a syntax problem") {
