@@ -52,8 +52,9 @@ std::string validation_summary(const ValidationResult& result) {
 // (escape_control), so a control character in a zone file shows as \x1b
 // instead of acting on the terminal, and one diagnostic stays one line.
 std::string render_validation_text(const ValidationResult& result) {
+    const std::string diagnostics = result.diagnostics.format();  // split_lines returns views into it
     std::string out;
-    for (auto line : split_lines(result.diagnostics.format())) out += escape_control(line) + "\n";
+    for (auto line : split_lines(diagnostics)) out += escape_control(line) + "\n";
     if (!out.empty()) out += "\n";
     if (result.policy) {
         out += render_policy_table(*result.policy);
