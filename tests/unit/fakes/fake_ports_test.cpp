@@ -127,7 +127,7 @@ TEST_CASE("FakeAsnLookup: known origins, unknown addresses not found, injected f
     CHECK(lookup.describe() == "dns:origin.asn.lab");
 }
 
-TEST_CASE("FakeRunLock: a held lock refuses with the holder; released by the guard") {
+TEST_CASE("FakeRunLock: a held lock refuses with the holder and is released by the guard") {
     FakeRunLock lock;
     {
         auto held = lock.acquire("apply");
