@@ -21,21 +21,9 @@
 
 #include "core/error.hpp"
 #include "core/types.hpp"
+#include "dns/rr_types.hpp"
 
 namespace dnsctl {
-
-// RR types the verifier asks for (IANA numbers).
-namespace rrtype {
-inline constexpr std::uint16_t kA = 1;
-inline constexpr std::uint16_t kNs = 2;
-inline constexpr std::uint16_t kSoa = 6;
-inline constexpr std::uint16_t kTxt = 16;
-inline constexpr std::uint16_t kAaaa = 28;
-inline constexpr std::uint16_t kDs = 43;
-inline constexpr std::uint16_t kRrsig = 46;
-inline constexpr std::uint16_t kDnskey = 48;
-inline constexpr std::uint16_t kNsec3param = 51;
-}  // namespace rrtype
 
 enum class DnsTransport {
     udp,           // UDP only; a truncated answer is returned as it is (TC set)
