@@ -19,6 +19,7 @@
 #include <map>
 #include <optional>
 #include <queue>
+#include <tuple>
 #include <unordered_map>
 
 #include "dns/ldns_dns_probe.hpp"
@@ -208,6 +209,8 @@ struct Timer {
 };
 
 constexpr std::uint64_t kUdpTag = 1ULL << 32;
+constexpr std::size_t kBatch = 16;              // datagrams per sendmmsg/recvmmsg
+constexpr std::size_t kDatagramSize = 65536;    // any UDP payload fits
 constexpr std::uint64_t kTcpTag = 2ULL << 32;
 
 // One query() call: every socket it opens is closed when it ends.
@@ -226,7 +229,7 @@ public:
         udp_.resize(static_cast<std::size_t>(std::max(1, options_.max_udp_sockets)));
         tcp_.resize(static_cast<std::size_t>(std::max(1, options_.max_tcp_connections)));
         port_range_ = local_port_range();
-        receive_buffer_.resize(65536);
+        receive_buffer_.resize(kBatch * kDatagramSize);
     }
 
     ~Run() {
@@ -357,7 +360,8 @@ private:
             if (item.generation != timer.generation) continue;
             if (item.stage == Stage::udp) {
                 if (item.attempts < item.query->attempts) {
-                    send_udp(timer.item);
+                    const std::size_t index = timer.item;
+                    send_udp(static_cast<std::size_t>(item.slot), std::span<const std::size_t>(&index, 1));
                 } else {
                     release_udp(timer.item);
                     note_timeout(item);
@@ -371,6 +375,22 @@ private:
                            fmt::format("no answer within {} ms", item.query->timeout.count()), false, true);
             }
         }
+    }
+
+    // The message for a query with this ID: ldns builds it once per distinct
+    // question, later ones are copies with their own ID (the first two bytes).
+    Result<std::vector<std::uint8_t>> query_message(const DnsQuery& query, std::uint16_t id) {
+        auto key = std::tuple(query.qname, query.qtype, query.dnssec_ok);
+        auto it = messages_.find(key);
+        if (it == messages_.end()) {
+            auto built = build_query(query, 0, options_.edns_udp_size);
+            if (!built) return built;
+            it = messages_.emplace(std::move(key), std::move(*built)).first;
+        }
+        std::vector<std::uint8_t> out = it->second;
+        out[0] = static_cast<std::uint8_t>(id >> 8);
+        out[1] = static_cast<std::uint8_t>(id & 0xff);
+        return out;
     }
 
     // --- UDP ---------------------------------------------------------------
@@ -425,9 +445,18 @@ private:
         return bind(fd, reinterpret_cast<sockaddr*>(&any), sizeof any) == 0;
     }
 
-    // A socket for the next query: a new one while under the bound, else a
-    // random open one that has not carried its share. -1: none free now.
+    // A socket for the next batch of queries: an open one with room (fewer
+    // than a batch awaiting answers, its share not yet carried), else a new
+    // one while under the bound, else any open one with its share left.
+    // -1: none now (every socket retiring).
     Result<int> pick_udp_slot() {
+        const std::size_t start = random_.u16() % udp_.size();
+        for (std::size_t k = 0; k < udp_.size(); ++k) {
+            const auto& slot = udp_[(start + k) % udp_.size()];
+            if (slot.fd >= 0 && slot.outstanding < static_cast<int>(kBatch) && slot.carried < options_.queries_per_udp_socket) {
+                return static_cast<int>((start + k) % udp_.size());
+            }
+        }
         for (std::size_t i = 0; udp_open_ < static_cast<int>(udp_.size()) && i < udp_.size(); ++i) {
             if (udp_[i].fd >= 0) continue;
             auto fd = open_udp_socket();
@@ -449,78 +478,124 @@ private:
             counters_.peak_udp_sockets = std::max(counters_.peak_udp_sockets, udp_open_);
             return static_cast<int>(i);
         }
-        const std::size_t start = random_.u16() % udp_.size();
         for (std::size_t k = 0; k < udp_.size(); ++k) {
-            std::size_t i = (start + k) % udp_.size();
-            if (udp_[i].fd >= 0 && udp_[i].carried < options_.queries_per_udp_socket) return static_cast<int>(i);
+            const auto& slot = udp_[(start + k) % udp_.size()];
+            if (slot.fd >= 0 && slot.carried < options_.queries_per_udp_socket) {
+                return static_cast<int>((start + k) % udp_.size());
+            }
         }
         return -1;
     }
 
+    // Queries leave in batches: up to kBatch on one socket, one sendmmsg.
     void start_udp() {
         while (!udp_queue_.empty() && udp_in_flight_ < options_.max_udp_in_flight) {
-            const std::size_t index = udp_queue_.front();
-            auto& item = items_[index];
-            if (gave_up(index, "UDP")) {
+            const std::size_t first = udp_queue_.front();
+            if (gave_up(first, "UDP")) {
                 udp_queue_.pop_front();
                 continue;
             }
-            if (ipv4_only_ && item.query->server.family() == AddressFamily::ipv6) {
+            if (ipv4_only_ && items_[first].query->server.family() == AddressFamily::ipv6) {
                 udp_queue_.pop_front();
-                finish(index, fail(ErrorKind::unavailable, describe(item, "UDP") + ": IPv6 is not available here"));
+                finish(first, fail(ErrorKind::unavailable, describe(items_[first], "UDP") + ": IPv6 is not available here"));
                 continue;
             }
             auto slot = pick_udp_slot();
             if (!slot) {
                 udp_queue_.pop_front();
-                finish(index, std::unexpected(slot.error().within(describe(item, "UDP"))));
+                finish(first, std::unexpected(slot.error().within(describe(items_[first], "UDP"))));
                 continue;
             }
-            if (*slot < 0) break;  // every socket busy or retiring: wait for answers
-            udp_queue_.pop_front();
+            if (*slot < 0) break;  // every socket retiring: wait for answers
+            const auto slot_index = static_cast<std::size_t>(*slot);
+            auto& socket = udp_[slot_index];
 
-            auto& socket = udp_[static_cast<std::size_t>(*slot)];
-            std::uint16_t id = random_.u16();
-            while (udp_waiting_.contains(udp_key(static_cast<std::size_t>(*slot), id))) id = random_.u16();
-            auto wire = build_query(*item.query, id, options_.edns_udp_size);
-            if (!wire) {
-                finish(index, std::unexpected(wire.error().within(describe(item, "UDP"))));
-                continue;
+            batch_.clear();
+            while (!udp_queue_.empty() && batch_.size() < kBatch && udp_in_flight_ < options_.max_udp_in_flight &&
+                   socket.carried < options_.queries_per_udp_socket) {
+                const std::size_t index = udp_queue_.front();
+                auto& item = items_[index];
+                if (gave_up(index, "UDP")) {
+                    udp_queue_.pop_front();
+                    continue;
+                }
+                if (ipv4_only_ && item.query->server.family() == AddressFamily::ipv6) break;  // next round
+                udp_queue_.pop_front();
+                std::uint16_t id = random_.u16();
+                while (udp_waiting_.contains(udp_key(slot_index, id))) id = random_.u16();
+                auto wire = query_message(*item.query, id);
+                if (!wire) {
+                    finish(index, std::unexpected(wire.error().within(describe(item, "UDP"))));
+                    continue;
+                }
+                item.wire = std::move(*wire);
+                item.id = id;
+                item.slot = *slot;
+                item.stage = Stage::udp;
+                item.attempts = 0;
+                udp_waiting_.emplace(udp_key(slot_index, id), index);
+                ++socket.outstanding;
+                ++socket.carried;
+                ++udp_in_flight_;
+                batch_.push_back(index);
             }
-            item.wire = std::move(*wire);
-            item.id = id;
-            item.slot = *slot;
-            item.stage = Stage::udp;
-            item.attempts = 0;
-            udp_waiting_.emplace(udp_key(static_cast<std::size_t>(*slot), id), index);
-            ++socket.outstanding;
-            ++socket.carried;
-            ++udp_in_flight_;
-            send_udp(index);
+            send_udp(slot_index, batch_);
         }
     }
 
-    void send_udp(std::size_t index) {
-        auto& item = items_[index];
-        auto& socket = udp_[static_cast<std::size_t>(item.slot)];
-        const auto to = endpoint(item.query->server, item.query->port, ipv4_only_ ? AF_INET : AF_INET6);
-        ssize_t sent = -1;
-        for (int tries = 0; tries < 2; ++tries) {
-            sent = sendto(socket.fd, item.wire.data(), item.wire.size(), 0,
-                          reinterpret_cast<const sockaddr*>(&to.storage), to.length);
+    // Sends (or resends) the queries of one socket; each is armed for its
+    // timeout. A datagram the kernel could not queue counts as lost.
+    void send_udp(std::size_t slot, std::span<const std::size_t> indices) {
+        if (indices.empty()) return;
+        std::array<mmsghdr, kBatch> messages{};
+        std::array<iovec, kBatch> iov{};
+        std::array<Endpoint, kBatch> to{};
+        const int family = ipv4_only_ ? AF_INET : AF_INET6;
+        const std::size_t n = std::min(indices.size(), kBatch);
+        for (std::size_t i = 0; i < n; ++i) {
+            auto& item = items_[indices[i]];
+            to[i] = endpoint(item.query->server, item.query->port, family);
+            iov[i] = iovec{item.wire.data(), item.wire.size()};
+            messages[i].msg_hdr.msg_name = &to[i].storage;
+            messages[i].msg_hdr.msg_namelen = to[i].length;
+            messages[i].msg_hdr.msg_iov = &iov[i];
+            messages[i].msg_hdr.msg_iovlen = 1;
+        }
+        const auto now = clock_.now();
+        std::size_t at = 0;
+        bool retried = false;
+        while (at < n) {
+            int sent = sendmmsg(udp_[slot].fd, messages.data() + at, static_cast<unsigned>(n - at), 0);
+            if (sent > 0) {
+                for (int k = 0; k < sent; ++k) sent_udp(indices[at + static_cast<std::size_t>(k)], now);
+                at += static_cast<std::size_t>(sent);
+                continue;
+            }
+            const int error = errno;
             // A pending ICMP error of another query fails one send: send again.
-            if (sent >= 0 || errno != ECONNREFUSED) break;
+            if (error == ECONNREFUSED && !retried) {
+                retried = true;
+                continue;
+            }
+            retried = false;
+            const std::size_t index = indices[at++];
+            if (error == EAGAIN || error == EWOULDBLOCK || error == ENOBUFS || error == EINTR ||
+                error == ECONNREFUSED) {
+                sent_udp(index, now);  // lost on the way; the timeout resends it
+            } else {
+                release_udp(index);
+                finish(index, fail(ErrorKind::unavailable, fmt::format("{}: {}", describe(items_[index], "UDP"),
+                                                                       errno_text(error))));
+            }
         }
+    }
+
+    void sent_udp(std::size_t index, time_point now) {
+        auto& item = items_[index];
         ++item.attempts;
-        item.sent_at = clock_.now();
+        item.sent_at = now;
         ++counters_.udp_sent;
-        if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS) {
-            int error = errno;
-            release_udp(index);
-            finish(index, fail(ErrorKind::unavailable, fmt::format("{}: {}", describe(item, "UDP"), errno_text(error))));
-            return;
-        }
-        arm(index);  // a datagram the kernel could not queue counts as lost
+        arm(index);
     }
 
     void release_udp(std::size_t index) {
@@ -538,23 +613,44 @@ private:
         }
     }
 
+    // Reads up to a batch per recvmmsg; epoll is level-triggered, so what
+    // is left is reported again and no call is spent to learn "empty".
     void on_udp(std::size_t slot, std::uint32_t events) {
         if (slot >= udp_.size()) return;
         if ((events & EPOLLERR) != 0) drain_udp_errors(slot);
-        while (udp_[slot].fd >= 0) {
-            sockaddr_storage from{};
-            socklen_t from_length = sizeof from;
-            ssize_t n = recvfrom(udp_[slot].fd, receive_buffer_.data(), receive_buffer_.size(), 0,
-                                 reinterpret_cast<sockaddr*>(&from), &from_length);
+        for (int round = 0; round < 4 && udp_[slot].fd >= 0; ++round) {
+            std::array<mmsghdr, kBatch> messages{};
+            std::array<iovec, kBatch> iov{};
+            std::array<sockaddr_storage, kBatch> from{};
+            for (std::size_t i = 0; i < kBatch; ++i) {
+                iov[i] = iovec{receive_buffer_.data() + i * kDatagramSize, kDatagramSize};
+                messages[i].msg_hdr.msg_name = &from[i];
+                messages[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
+                messages[i].msg_hdr.msg_iov = &iov[i];
+                messages[i].msg_hdr.msg_iovlen = 1;
+            }
+            int n = recvmmsg(udp_[slot].fd, messages.data(), kBatch, MSG_DONTWAIT, nullptr);
             if (n < 0) {
-                if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-                if (errno == EINTR || errno == ECONNREFUSED || errno == EHOSTUNREACH || errno == ENETUNREACH) {
-                    if (errno != EINTR) drain_udp_errors(slot);  // the error queue says whose it is
+                const int error = errno;
+                if (error == ECONNREFUSED || error == EHOSTUNREACH || error == ENETUNREACH) {
+                    drain_udp_errors(slot);  // the error queue says whose it was
                     continue;
                 }
-                break;
+                if (error == EINTR) continue;
+                return;  // EAGAIN, or nothing more to learn here
             }
-            on_datagram(slot, std::span<const std::uint8_t>(receive_buffer_.data(), static_cast<std::size_t>(n)), from);
+            for (int i = 0; i < n; ++i) {
+                const auto& header = messages[static_cast<std::size_t>(i)];
+                if ((header.msg_hdr.msg_flags & MSG_TRUNC) != 0) {
+                    ++counters_.udp_strays;  // larger than any DNS message
+                    continue;
+                }
+                on_datagram(slot,
+                            std::span<const std::uint8_t>(receive_buffer_.data() + static_cast<std::size_t>(i) * kDatagramSize,
+                                                          header.msg_len),
+                            from[static_cast<std::size_t>(i)]);
+            }
+            if (n < static_cast<int>(kBatch)) return;
         }
     }
 
@@ -652,7 +748,7 @@ private:
             }
             tcp_queue_.pop_front();
             if (item.wire.empty()) {
-                auto wire = build_query(*item.query, random_.u16(), options_.edns_udp_size);
+                auto wire = query_message(*item.query, random_.u16());
                 if (!wire) {
                     ::close(fd);
                     finish(index, std::unexpected(wire.error().within(describe(item, "TCP"))));
@@ -808,6 +904,7 @@ private:
     const LdnsDnsProbeOptions& options_;
     LdnsDnsProbe::Counters& counters_;
     std::vector<Item> items_;
+    std::map<std::tuple<DnsName, std::uint16_t, bool>, std::vector<std::uint8_t>> messages_;
     std::vector<EndpointHealth> health_;
     std::vector<std::optional<Result<DnsResponse>>> results_;
     std::size_t remaining_ = 0;
@@ -823,6 +920,7 @@ private:
     int udp_open_ = 0;
     int udp_in_flight_ = 0;
     std::deque<std::size_t> udp_queue_;
+    std::vector<std::size_t> batch_;
     std::unordered_map<std::uint64_t, std::size_t> udp_waiting_;
 
     std::vector<TcpConnection> tcp_;

@@ -34,7 +34,10 @@ namespace dnsctl {
 struct LdnsDnsProbeOptions {
     int max_udp_sockets = 256;
     int max_tcp_connections = 64;
-    int max_udp_in_flight = 256;  // queries sent and not yet answered (a burst a server can absorb)
+    // UDP queries sent and not yet answered: a burst one server's socket
+    // buffers absorb (at 256 knotd on loopback began to drop: retransmissions
+    // after a timeout cost far more than the concurrency gains).
+    int max_udp_in_flight = 128;
     int queries_per_udp_socket = 1000;
     // A server that has answered none of a call's queries and let this many
     // time out gets no more of them: its waiting queries fail at once (0:

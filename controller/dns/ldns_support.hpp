@@ -54,8 +54,9 @@ using Bytes = std::unique_ptr<std::uint8_t, MallocFree>;
 
 inline std::string status_text(ldns_status status) { return ldns_get_errorstr_by_id(status); }
 
-// An ldns record as a DnsRecord (presentation and wire forms, typed fields).
-Result<DnsRecord> to_record(const ldns_rr* rr);
+// An ldns record as a DnsRecord (wire form, typed fields); `scratch` is a
+// buffer to reuse for the wire form (one of its own when null).
+Result<DnsRecord> to_record(const ldns_rr* rr, ldns_buffer* scratch = nullptr);
 // A DnsRecord back as an ldns record, rebuilt from its wire form.
 Result<Rr> from_record(const DnsRecord& record);
 // A name's presentation form as a WireName.

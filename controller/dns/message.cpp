@@ -13,16 +13,40 @@ namespace dnsctl {
 
 namespace {
 
-// Names are compared in lower case; ldns keeps the case that came off the wire.
-void lower_ascii(std::string& text) {
-    std::transform(text.begin(), text.end(), text.begin(),
-                   [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; });
-}
-
 std::string rdf_text(const ldns_rdf* rdf) {
     if (rdf == nullptr) return {};
     ldns::CString text(ldns_rdf2str(rdf));
     return text ? std::string(text.get()) : std::string();
+}
+
+// A name's presentation form, lower case: the labels of the rdf (ldns keeps
+// names uncompressed there), escaped as RFC 1035 §5.1 says. ldns_rdf2str
+// would do it with a 64 KiB buffer per name, most of parse_message's time.
+std::string dname_text(const ldns_rdf* dname) {
+    if (dname == nullptr || ldns_rdf_get_type(dname) != LDNS_RDF_TYPE_DNAME) return {};
+    const std::uint8_t* data = ldns_rdf_data(dname);
+    const std::size_t size = ldns_rdf_size(dname);
+    std::string out;
+    out.reserve(size + 1);
+    std::size_t pos = 0;
+    while (pos < size && data[pos] != 0) {
+        const std::size_t length = data[pos++];
+        for (std::size_t i = 0; i < length && pos + i < size; ++i) {
+            auto c = static_cast<unsigned char>(data[pos + i]);
+            if (c >= 'A' && c <= 'Z') c = static_cast<unsigned char>(c - 'A' + 'a');
+            if (c == '.' || c == ';' || c == '(' || c == ')' || c == '\\' || c == '"') {
+                out += '\\';
+                out += static_cast<char>(c);
+            } else if (c < 0x21 || c > 0x7e) {
+                out += fmt::format("\\{:03}", c);
+            } else {
+                out += static_cast<char>(c);
+            }
+        }
+        out += '.';
+        pos += length;
+    }
+    return out.empty() ? "." : out;
 }
 
 // The fields of typed rdata, read with their sizes checked: ldns accepts
@@ -129,7 +153,7 @@ std::string base32hex_lower(const std::vector<std::uint8_t>& data) {
     return out;
 }
 
-RecordData typed_data(const ldns_rr* rr, const std::vector<std::uint8_t>& rdata_wire) {
+RecordData typed_data(const ldns_rr* rr, std::span<const std::uint8_t> rdata_wire) {
     Fields f(rr);
     RecordData out;
     switch (ldns_rr_get_type(rr)) {
@@ -201,39 +225,36 @@ namespace ldns {
 
 WireName to_wire_name(const ldns_rdf* dname) {
     WireName out;
-    out.text = rdf_text(dname);
-    lower_ascii(out.text);
+    out.text = dname_text(dname);
     if (out.text.find_first_of("\\*") == std::string::npos && out.text != ".") {
         if (auto name = DnsName::parse(out.text)) out.name = std::move(*name);
     }
     return out;
 }
 
-Result<DnsRecord> to_record(const ldns_rr* rr) {
+Result<DnsRecord> to_record(const ldns_rr* rr, ldns_buffer* scratch) {
     DnsRecord out;
     out.owner = to_wire_name(ldns_rr_owner(rr));
     out.type = ldns_rr_get_type(rr);
     out.klass = ldns_rr_get_class(rr);
     out.ttl = ldns_rr_ttl(rr);
 
-    std::uint8_t* raw = nullptr;
-    std::size_t size = 0;
-    auto status = ldns_rr2wire(&raw, rr, LDNS_SECTION_ANSWER, &size);
-    Bytes wire(raw);
+    Buffer own;
+    if (scratch == nullptr) {
+        own.reset(ldns_buffer_new(512));  // grows when a record needs more
+        scratch = own.get();
+    }
+    ldns_buffer_clear(scratch);
+    auto status = scratch ? ldns_rr2buffer_wire(scratch, rr, LDNS_SECTION_ANSWER) : LDNS_STATUS_MEM_ERR;
     if (status != LDNS_STATUS_OK) {
         return fail(ErrorKind::invalid, fmt::format("record {}: {}", out.owner.text, status_text(status)));
     }
-    out.wire.assign(raw, raw + size);
+    const std::uint8_t* begin = ldns_buffer_begin(scratch);
+    out.wire.assign(begin, begin + ldns_buffer_position(scratch));
 
-    for (std::size_t i = 0; i < ldns_rr_rd_count(rr); ++i) {
-        if (i > 0) out.rdata += ' ';
-        out.rdata += rdf_text(ldns_rr_rdf(rr, i));
-    }
     // The rdata starts after the owner and the 10 bytes of type, class, TTL, length.
-    std::size_t rdata_at = ldns_rdf_size(ldns_rr_owner(rr)) + 10;
-    std::vector<std::uint8_t> rdata_wire;
-    if (rdata_at <= out.wire.size()) rdata_wire.assign(out.wire.begin() + static_cast<long>(rdata_at), out.wire.end());
-    out.data = typed_data(rr, rdata_wire);
+    const std::size_t rdata_at = std::min(out.wire.size(), ldns_rdf_size(ldns_rr_owner(rr)) + 10);
+    out.data = typed_data(rr, std::span<const std::uint8_t>(out.wire).subspan(rdata_at));
     return out;
 }
 
@@ -265,9 +286,20 @@ std::string rcode_name(std::uint16_t code) {
     return fmt::format("RCODE{}", code);
 }
 
+std::string DnsRecord::rdata() const {
+    auto rr = ldns::from_record(*this);
+    if (!rr) return {};
+    std::string out;
+    for (std::size_t i = 0; i < ldns_rr_rd_count(rr->get()); ++i) {
+        if (i > 0) out += ' ';
+        out += rdf_text(ldns_rr_rdf(rr->get(), i));
+    }
+    return out;
+}
+
 std::string DnsRecord::str() const {
     return fmt::format("{} {} {} {} {}", owner.text, ttl, klass == kClassIn ? "IN" : fmt::format("CLASS{}", klass),
-                       type_name(type), rdata);
+                       type_name(type), rdata());
 }
 
 const std::vector<DnsRecord>& DnsMessage::section(DnsSection which) const {
@@ -343,9 +375,12 @@ Result<DnsMessage> parse_message(std::span<const std::uint8_t> wire) {
                                            static_cast<std::uint16_t>(ldns_rr_get_class(q))});
     }
 
+    ldns::Buffer scratch(ldns_buffer_new(4096));
+    if (!scratch) return fail(ErrorKind::internal, "out of memory");
     auto convert = [&](const ldns_rr_list* list, std::vector<DnsRecord>& into) -> Result<void> {
+        into.reserve(ldns_rr_list_rr_count(list));
         for (std::size_t i = 0; i < ldns_rr_list_rr_count(list); ++i) {
-            auto record = ldns::to_record(ldns_rr_list_rr(list, i));
+            auto record = ldns::to_record(ldns_rr_list_rr(list, i), scratch.get());
             if (!record) return std::unexpected(record.error());
             into.push_back(std::move(*record));
         }

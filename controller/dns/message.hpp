@@ -6,7 +6,8 @@
 // Hostile input is expected: an answer that is not a well-formed DNS message
 // is an ErrorKind::invalid error, never a crash. Records of types dnsctl does
 // not know, or whose rdata ldns cannot split into the expected fields, still
-// parse: they keep their presentation rdata and carry no typed data.
+// parse: they keep their rdata (wire and presentation forms) and carry no
+// typed data.
 #pragma once
 
 #include <cstdint>
@@ -140,7 +141,6 @@ struct DnsRecord {
     std::uint16_t type = 0;
     std::uint16_t klass = kClassIn;
     std::uint32_t ttl = 0;
-    std::string rdata;               // presentation form ("ns1.example. hostmaster.example. 1 7200 …")
     std::vector<std::uint8_t> wire;  // the whole RR, uncompressed (the DNSSEC checks rebuild it from this)
     RecordData data;                 // typed fields, when the type is one of the above and well formed
 
@@ -155,6 +155,9 @@ struct DnsRecord {
     [[nodiscard]] const Nsec3paramData* nsec3param() const { return std::get_if<Nsec3paramData>(&data); }
     [[nodiscard]] const TxtData* txt() const { return std::get_if<TxtData>(&data); }
 
+    // The rdata in presentation form ("ns1.example. hostmaster.example. 1 7200 …"),
+    // made from the wire form when asked (parsing does not spend time on it).
+    [[nodiscard]] std::string rdata() const;
     // "owner TTL CLASS TYPE rdata", one line.
     [[nodiscard]] std::string str() const;
 };

@@ -55,7 +55,7 @@ TEST_CASE("parse_message: header, EDNS, question and a signed SOA from knotd") {
     CHECK(soa->retry == 900);
     CHECK(soa->expire == 1209600);
     CHECK(soa->minimum == 300);
-    CHECK(soa_record.rdata == "ns1.nsec.dnsctl.test. hostmaster.nsec.dnsctl.test. 2 7200 900 1209600 300");
+    CHECK(soa_record.rdata() == "ns1.nsec.dnsctl.test. hostmaster.nsec.dnsctl.test. 2 7200 900 1209600 300");
     CHECK(soa_record.str() ==
           "nsec.dnsctl.test. 3600 IN SOA ns1.nsec.dnsctl.test. hostmaster.nsec.dnsctl.test. 2 7200 900 1209600 300");
 
@@ -328,7 +328,7 @@ TEST_CASE("parse_message: random and mutated packets never crash it") {
                 CHECK_FALSE(record.str().empty());
                 auto again = parse_record_wire(record.wire);
                 REQUIRE(again);
-                CHECK(again->rdata == record.rdata);
+                CHECK(again->rdata() == record.rdata());
             }
         }
     }
