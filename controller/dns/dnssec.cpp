@@ -74,6 +74,41 @@ SignatureCheck judged(const RrsigData& sig, std::int64_t now) {
     return out;
 }
 
+// NODATA with NSEC3 (RFC 5155 §8.5, and §8.7 for a wildcard): an NSEC3 owned
+// by the hash of the name (or of the wildcard at its closest encloser)
+// without the type or CNAME in its bitmap. Done here because
+// ldns_dnssec_verify_denial_nsec3 leaks the hashed name on this path (1.8.3).
+ldns_status nsec3_nodata(const ldns_rr* query, const ldns_rr_list* nsec3s, std::uint16_t qtype) {
+    const ldns_rr* first = ldns_rr_list_rr(nsec3s, 0);
+    ldns::Rdf zone(ldns_dname_left_chop(ldns_rr_owner(first)));
+    if (!zone) return LDNS_STATUS_DNSSEC_NSEC_RR_NOT_COVERED;
+    // 1: an NSEC3 owns the name and proves the type absent; 0: it owns the
+    // name and lists the type; -1: no NSEC3 owns it.
+    auto judge = [&](const ldns_rdf* name) {
+        ldns::Rdf hashed(ldns_nsec3_hash_name_frm_nsec3(first, name));
+        if (!hashed || ldns_dname_cat(hashed.get(), zone.get()) != LDNS_STATUS_OK) return -1;
+        for (std::size_t i = 0; i < ldns_rr_list_rr_count(nsec3s); ++i) {
+            const ldns_rr* nsec3 = ldns_rr_list_rr(nsec3s, i);
+            if (ldns_dname_compare(hashed.get(), ldns_rr_owner(nsec3)) != 0) continue;
+            const ldns_rdf* bitmap = ldns_nsec3_bitmap(nsec3);
+            return !ldns_nsec_bitmap_covers_type(bitmap, static_cast<ldns_rr_type>(qtype)) &&
+                           !ldns_nsec_bitmap_covers_type(bitmap, LDNS_RR_TYPE_CNAME)
+                       ? 1
+                       : 0;
+        }
+        return -1;
+    };
+    const int direct = judge(ldns_rr_owner(query));
+    if (direct >= 0) return direct == 1 ? LDNS_STATUS_OK : LDNS_STATUS_DNSSEC_NSEC_RR_NOT_COVERED;
+    ldns::Rdf encloser(
+        ldns_dnssec_nsec3_closest_encloser(ldns_rr_owner(query), static_cast<ldns_rr_type>(qtype), nsec3s));
+    ldns::Rdf wildcard(ldns_dname_new_frm_str("*"));
+    if (!encloser || !wildcard || ldns_dname_cat(wildcard.get(), encloser.get()) != LDNS_STATUS_OK) {
+        return LDNS_STATUS_DNSSEC_NSEC_RR_NOT_COVERED;
+    }
+    return judge(wildcard.get()) == 1 ? LDNS_STATUS_OK : LDNS_STATUS_DNSSEC_NSEC_WILDCARD_NOT_COVERED;
+}
+
 }  // namespace
 
 std::int64_t rrsig_time(std::uint32_t value, std::int64_t now) {
@@ -390,9 +425,10 @@ DenialCheck check_denial(const DnsMessage& answer, const DnsName& qname, std::ui
                 return out;
             }
         }
-        status = ldns_dnssec_verify_denial_nsec3(query.get(), proof_list->get(), sig_list->get(),
-                                                 static_cast<ldns_pkt_rcode>(code), static_cast<ldns_rr_type>(qtype),
-                                                 nodata);
+        status = nodata ? nsec3_nodata(query.get(), proof_list->get(), qtype)
+                        : ldns_dnssec_verify_denial_nsec3(query.get(), proof_list->get(), sig_list->get(),
+                                                          static_cast<ldns_pkt_rcode>(code),
+                                                          static_cast<ldns_rr_type>(qtype), nodata);
     }
     if (status == LDNS_STATUS_DNSSEC_NSEC_WILDCARD_NOT_COVERED) {
         out.reason = "DenialWildcardNotCovered";

@@ -13,6 +13,7 @@
 #   answers/ds.txt     `keymgr ZONE ds` for both children (digests 2 and 4)
 #   answers/dnskey.txt `keymgr ZONE dnskey` for both children (the KSKs)
 #   answers/recorded-at  the Unix time of the recording (the tests' `now`)
+#   answers/ldns-query.hex  a query built by ldns (drill -q)
 # and signs zones/rsa.dnsctl.test.zone with ldns-signzone (RSASHA256 keys from
 # ldns-keygen, a fixed validity window) into answers/rsa.dnsctl.test.signed,
 # with the KSK's DS records in answers/rsa-ds.txt. The private keys are not kept.
@@ -128,6 +129,7 @@ nsec-big-tcp|big.nsec.dnsctl.test|TXT|-t
 nsec-nxdomain|nx-7f3k.nsec.dnsctl.test|A|
 nsec-nodata|www.nsec.dnsctl.test|TXT|
 nsec-wildcard|a.wild.nsec.dnsctl.test|TXT|
+nsec-wildcard-nodata|a.wild.nsec.dnsctl.test|A|
 nsec-referral|host.sub.nsec.dnsctl.test|A|
 nsec3-soa|nsec3.dnsctl.test|SOA|
 nsec3-dnskey|nsec3.dnsctl.test|DNSKEY|
@@ -135,10 +137,14 @@ nsec3-nsec3param|nsec3.dnsctl.test|NSEC3PARAM|
 nsec3-nxdomain|nx-7f3k.nsec3.dnsctl.test|A|
 nsec3-nodata|www.nsec3.dnsctl.test|TXT|
 nsec3-wildcard|a.wild.nsec3.dnsctl.test|TXT|
+nsec3-wildcard-nodata|a.wild.nsec3.dnsctl.test|A|
 parent-ds-nsec|nsec.dnsctl.test|DS|
 parent-ds-nsec3|nsec3.dnsctl.test|DS|
 parent-dnskey|dnsctl.test|DNSKEY|
 EOF
+
+# A query as ldns builds it (drill -q writes the query it sends).
+drill -D -b 1232 -p "$port" @127.0.0.1 www.nsec.dnsctl.test AAAA -q "$out/ldns-query.hex" > /dev/null
 
 kill "$pid"
 wait "$pid" 2>/dev/null || true

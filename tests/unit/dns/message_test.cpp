@@ -241,6 +241,19 @@ TEST_CASE("parse_message: a referral has NS in authority and glue in additional,
     CHECK(glue[0].address()->address == *IpAddress::parse("198.51.100.53"));
 }
 
+TEST_CASE("parse_message: a query built by ldns (drill)") {
+    auto m = answer("ldns-query");
+    CHECK_FALSE(m.header.qr);
+    CHECK(m.header.rd);
+    CHECK(m.answer.empty());
+    REQUIRE(m.question.size() == 1);
+    CHECK(m.question[0].name.is(name("www.nsec.dnsctl.test")));
+    CHECK(m.question[0].type == rrtype::kAaaa);
+    REQUIRE(m.edns);
+    CHECK(m.edns->udp_size == 1232);
+    CHECK(m.edns->dnssec_ok);
+}
+
 TEST_CASE("parse_message: the extended RCODE joins the OPT record's bits to the header's") {
     auto wire = answer_wire("nsec-soa");
     // The OPT record closes the message: name 0, type 41, class (UDP size), TTL (ext-rcode, version, flags), rdlen 0.
