@@ -149,13 +149,16 @@ std::size_t question_end(const std::vector<std::uint8_t>& query) {
 std::uint8_t lower(std::uint8_t c) { return c >= 'A' && c <= 'Z' ? static_cast<std::uint8_t>(c + 32) : c; }
 
 // Is `answer` a response to `query`: same ID, QR set, opcode QUERY, one
-// question equal to ours (names compared without case)?
+// question equal to ours (names compared without case)? An error answer
+// (FORMERR, NOTIMP…) may come without the question (RFC 6891 §7).
 bool answers(const std::vector<std::uint8_t>& query, std::span<const std::uint8_t> answer) {
-    const std::size_t end = question_end(query);
-    if (answer.size() < end) return false;
+    if (answer.size() < 12) return false;
     if (answer[0] != query[0] || answer[1] != query[1]) return false;
     if ((answer[2] & 0x80) == 0 || (answer[2] & 0x78) != 0) return false;  // QR, opcode 0
+    if (answer[4] == 0 && answer[5] == 0) return (answer[3] & 0x0f) != 0;   // no question: errors only
     if (answer[4] != 0 || answer[5] != 1) return false;                      // QDCOUNT 1
+    const std::size_t end = question_end(query);
+    if (answer.size() < end) return false;
     const std::size_t name_end = end - 4;
     for (std::size_t i = 12; i < name_end; ++i) {
         if (lower(answer[i]) != lower(query[i])) return false;

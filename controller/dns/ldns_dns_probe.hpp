@@ -4,13 +4,15 @@
 // go back as wire bytes (dns/message.hpp parses them).
 //
 // UDP: a pool of dual-stack sockets, each bound to a random source port and
-// used for many queries; every query gets a random ID (getrandom), and an
-// answer counts only when it comes from the server's address and port and
-// carries the query's ID and question; anything else is a stray and is
-// ignored. A UDP socket is replaced by one on a fresh port after carrying
-// `queries_per_udp_socket` queries. Attempts are resent on the same socket
-// with the same ID, so a late answer to the first one still counts. An ICMP
-// port or host unreachable ends the query at once.
+// used for many queries, sent and read up to 16 at a time (sendmmsg,
+// recvmmsg). Every query gets a random ID (getrandom), and an answer counts
+// only when it comes from the server's address and port and carries the
+// query's ID and question (a question the server compressed does not
+// match); anything else is a stray and is ignored. A UDP socket is replaced
+// by one on a fresh port after carrying `queries_per_udp_socket` queries.
+// Attempts are resent on the same socket with the same ID, so a late answer
+// to the first one still counts. An ICMP port or host unreachable ends the
+// query at once.
 //
 // TCP (explicit, or after a truncated UDP answer): one connection per query,
 // two-byte length framing, partial reads and writes.

@@ -7,12 +7,14 @@
 #include <sys/resource.h>
 
 #include <chrono>
+#include <filesystem>
 
 #include "dns/dnssec.hpp"
 #include "dns/ldns_dns_probe.hpp"
 #include "dns/message.hpp"
 #include "fake_servers.hpp"
 #include "knot_server.hpp"
+#include "nsd_server.hpp"
 
 using namespace dnsctl;
 using namespace dnsctl::integration;
@@ -337,4 +339,66 @@ TEST_CASE("LdnsDnsProbe: a dead server costs one round of timeouts, not one per 
     CHECK(elapsed < 1.0);
     CHECK(given_up >= 100 - 8 - 4);
     CHECK(silent.received() < 20);
+}
+
+TEST_CASE("LdnsDnsProbe: an error answer without the question counts, a NOERROR one without it does not") {
+    ScriptedUdpServer server([](std::span<const std::uint8_t> query) {
+        // The header alone: QR, the query's ID, QDCOUNT 0; RCODE FORMERR for
+        // "formerr.test", NOERROR (a stray) for the others.
+        std::vector<std::uint8_t> header(query.begin(), query.begin() + 12);
+        header[2] |= 0x80;
+        header[4] = header[5] = header[10] = header[11] = 0;
+        const bool formerr = query.size() > 13 && query[13] == 'f';
+        header[3] = formerr ? 0x01 : 0x00;
+        return std::vector<Datagram>{{header}};
+    });
+    SystemClock clock;
+    LdnsDnsProbe probe(clock);
+    std::vector<DnsQuery> queries{question("127.0.0.1", server.port(), "formerr.test", rrtype::kSoa, DnsTransport::udp),
+                                  question("127.0.0.1", server.port(), "noerror.test", rrtype::kSoa, DnsTransport::udp)};
+    queries[1].timeout = milliseconds(200);
+    queries[1].attempts = 1;
+    auto answers = probe.query(queries);
+    REQUIRE(answers[0]);
+    auto m = parsed(answers[0]);
+    CHECK(m.header.rcode == rcode::kFormErr);
+    CHECK(m.question.empty());
+    REQUIRE_FALSE(answers[1]);
+    CHECK(answers[1].error().message.find("no answer") != std::string::npos);
+}
+
+TEST_CASE("LdnsDnsProbe: NSD serving a zone signed by ldns-signzone: answers verify, NSEC proves NXDOMAIN") {
+    NsdServer nsd({{"rsa.dnsctl.test", std::filesystem::path(DNSCTL_TEST_DATA) / "dns/answers/rsa.dnsctl.test.signed"}});
+    SystemClock clock;
+    LdnsDnsProbe probe(clock);
+    std::vector<DnsQuery> queries{
+        question("127.0.0.1", nsd.port(), "rsa.dnsctl.test", rrtype::kDnskey, DnsTransport::udp),
+        question("::1", nsd.port(), "rsa.dnsctl.test", rrtype::kSoa, DnsTransport::tcp),
+        question("127.0.0.1", nsd.port(), "nx-4b2q.rsa.dnsctl.test", rrtype::kA, DnsTransport::udp),
+    };
+    auto answers = probe.query(queries);
+    for (const auto& answer : answers) {
+        INFO((answer ? "" : answer.error().message) << "\n" << nsd.log());
+        REQUIRE(answer);
+    }
+    // Signed for 2025-01-01 … 2025-04-01 (tests/data/dns): judged inside that window.
+    const std::int64_t inside = 1'738'368'000;
+    auto dnskey = parsed(answers[0]);
+    auto keys = dnskey.rrset(DnsSection::answer, name("rsa.dnsctl.test"), rrtype::kDnskey);
+    REQUIRE(keys.size() == 2);
+    CHECK(verify_rrset(dnskey, DnsSection::answer, name("rsa.dnsctl.test"), rrtype::kDnskey, keys, inside).reason ==
+          "SignatureValid");
+    auto soa = parsed(answers[1]);
+    CHECK(soa.header.aa);
+    CHECK(answers[1]->transport == DnsTransport::tcp);
+    CHECK(verify_rrset(soa, DnsSection::answer, name("rsa.dnsctl.test"), rrtype::kSoa, keys, inside).reason ==
+          "SignatureValid");
+    auto nx = parsed(answers[2]);
+    CHECK(nx.header.rcode == rcode::kNxDomain);
+    auto denial = check_denial(nx, name("nx-4b2q.rsa.dnsctl.test"), rrtype::kA, keys, inside);
+    INFO(denial.message);
+    CHECK(denial.reason == "DenialValid");
+    // At the current time these signatures have expired.
+    CHECK(verify_rrset(soa, DnsSection::answer, name("rsa.dnsctl.test"), rrtype::kSoa, keys, clock.unix_now())
+              .reason == "SignatureExpired");
 }
