@@ -105,7 +105,7 @@ inline constexpr std::uint16_t kMaxNsec3Iterations = 150;
 // closest encloser (the verifier asks for a random label under the apex),
 // weaker for deeper names. NSEC3 proofs of NXDOMAIN find the closest encloser
 // (RFC 5155 §8.3, §8.4) with ldns_dnssec_verify_denial_nsec3; NODATA (§8.5,
-// §8.7) is judged with ldns's NSEC3 hashing and closest-encloser helpers.
+// §8.7) is judged with ldns's NSEC3 hashing and closest-encloser functions.
 DenialCheck check_denial(const DnsMessage& answer, const DnsName& qname, std::uint16_t qtype,
                          std::span<const DnsRecord> dnskeys, std::int64_t now);
 
