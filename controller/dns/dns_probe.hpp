@@ -10,8 +10,9 @@
 // Error kinds (per query):
 //   unavailable  no answer within the attempts (timeout), connection refused
 //                or reset, network unreachable
-//   invalid      the answer was not a DNS message for this question (wrong ID,
-//                wrong question, truncated over TCP)
+//   invalid      over TCP, the answer was not for this question (wrong ID or
+//                question) or was truncated; over UDP such packets are strays,
+//                ignored while the query waits for its answer
 #pragma once
 
 #include <chrono>
@@ -21,21 +22,9 @@
 
 #include "core/error.hpp"
 #include "core/types.hpp"
+#include "dns/rr_types.hpp"
 
 namespace dnsctl {
-
-// RR types the verifier asks for (IANA numbers).
-namespace rrtype {
-inline constexpr std::uint16_t kA = 1;
-inline constexpr std::uint16_t kNs = 2;
-inline constexpr std::uint16_t kSoa = 6;
-inline constexpr std::uint16_t kTxt = 16;
-inline constexpr std::uint16_t kAaaa = 28;
-inline constexpr std::uint16_t kDs = 43;
-inline constexpr std::uint16_t kRrsig = 46;
-inline constexpr std::uint16_t kDnskey = 48;
-inline constexpr std::uint16_t kNsec3param = 51;
-}  // namespace rrtype
 
 enum class DnsTransport {
     udp,           // UDP only; a truncated answer is returned as it is (TC set)
@@ -64,8 +53,11 @@ class DnsProbe {
 public:
     virtual ~DnsProbe() = default;
 
-    // Every query, concurrently; results in the same order. Never throws and
-    // never blocks longer than the largest timeout × attempts (+ TCP fallback).
+    // Every query, concurrently; results in the same order. Never throws.
+    // Implementations bound the queries in flight (and so the descriptors
+    // held); a query's timeout runs from when it is sent, so a call lasts at
+    // most about ceil(queries / bound) × timeout × attempts (+ the TCP
+    // fallback), and just timeout × attempts when every query fits at once.
     virtual std::vector<Result<DnsResponse>> query(std::span<const DnsQuery> queries) = 0;
 };
 
