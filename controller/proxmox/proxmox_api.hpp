@@ -122,6 +122,12 @@ public:
 
     // Guest agent: reads a file inside a running VM (an authenticated channel).
     virtual Result<std::string> agent_file_read(const std::string& node, Vmid vmid, const std::string& path) = 0;
+
+    // The same cluster without a retrying decorator, for poll loops: they
+    // repeat their calls themselves within their own deadline and failure
+    // budget, and a poll retried below them would overshoot both
+    // (RetryingProxmoxApi answers with what it wraps). Default: this API.
+    virtual ProxmoxApi& without_retries() { return *this; }
 };
 
 // The node that runs (and must be polled for) a task: the UPID's second field.
