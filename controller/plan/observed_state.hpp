@@ -30,6 +30,9 @@ struct ObservedVm {
     // the cluster's template.
     std::optional<VmConfig> config;
     // Read when the VM is locked, or is ours and not running (work in flight).
+    // With a `clone` lock, the template's clone tasks are added (a clone's
+    // task lists under its source VMID), and when none runs the config is
+    // read again after them: a lock still there has no task behind it.
     std::optional<std::vector<TaskSummary>> active_tasks;
     // Read for stopped VMs of this estate (about to be started).
     std::optional<std::vector<CloudinitEntry>> cloudinit;
