@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <stop_token>
 #include <vector>
 
 #include "core/clock.hpp"
@@ -22,6 +23,7 @@ namespace dnsctl {
 struct ConnectOptions {
     std::chrono::milliseconds request_timeout{30'000};
     RetryPolicy retry;
+    std::stop_token stop;  // requested: nothing is retried any more (SIGINT during apply)
 };
 
 class ClusterConnections {
