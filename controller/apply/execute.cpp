@@ -28,7 +28,8 @@ public:
     // False when a stop was requested while waiting (no slot taken).
     bool acquire(const std::stop_token& stop) {
         std::unique_lock lock(mutex_);
-        if (!freed_.wait(lock, stop, [&] { return free_ > 0; })) return false;
+        freed_.wait(lock, stop, [&] { return free_ > 0; });
+        if (stop.stop_requested() || free_ == 0) return false;  // a slot freed as the stop came is not taken
         --free_;
         return true;
     }
@@ -307,8 +308,8 @@ private:
             const auto where = fmt::format("step {}/{} ({})", i + 1, change.steps.size(), step_kind(step));
             // A clone waits for a slot on its node first (a stop ends that wait).
             const auto* clone = std::get_if<CloneStep>(&step);
-            if (stop_requested() ||
-                (clone != nullptr && !clone_slot.hold(*slots_.at(slot_key(change.cluster, clone->node)), options_.stop))) {
+            CloneSlots* slots = clone != nullptr ? slots_.at(slot_key(change.cluster, clone->node)).get() : nullptr;
+            if (stop_requested() || (slots != nullptr && !clone_slot.hold(*slots, options_.stop))) {
                 stopped_before(report, i, where, upids, change);
                 report.elapsed = clock_.now() - began;
                 return;
@@ -392,6 +393,17 @@ private:
                 message += fmt::format("; task {} was not waited for and may still be running", upids[wait->step]);
             }
         }
+        // A restart cut between its shutdown and its start leaves the VM down.
+        const auto cut = change.steps.begin() + static_cast<long>(index);
+        auto done_before = [&](auto is) { return std::any_of(change.steps.begin(), cut, is); };
+        auto left = [&](auto is) { return std::any_of(cut, change.steps.end(), is); };
+        const bool shut = done_before([](const Step& s) {
+            return std::holds_alternative<ShutdownStep>(s) || std::holds_alternative<StopStep>(s);
+        });
+        const bool starts = left([](const Step& s) { return std::holds_alternative<StartStep>(s); });
+        if (shut && starts) {
+            message += "; the VM was shut down and stays stopped (out of service) until the next apply starts it";
+        }
         report.error = Error{ErrorKind::unavailable, std::move(message), true};
     }
 
@@ -455,7 +467,8 @@ private:
         }
         if (const auto* s = std::get_if<WaitTaskStep>(&step)) return wait_task(api, change, *s, upids, clone_slot, report, detail);
         if (const auto* s = std::get_if<ConfirmUnlockedStep>(&step)) {
-            return poll_until(change, s->node, fmt::format("VM {} still locked", s->vmid.value), options_.deadlines.unlock,
+            return poll_until(change, s->node, fmt::format("VM {} still locked", s->vmid.value),
+                              options_.deadlines.unlock,
                               [&]() -> PollVerdict {
                                   auto config = poll.get_config(s->node, s->vmid);
                                   if (!config) return std::unexpected(config.error());

@@ -65,7 +65,8 @@ std::vector<std::pair<std::string, std::string>> flip_cores(std::mt19937_64& ran
     std::vector<std::pair<std::string, std::string>> edits;
     for (int vmid : {5301, 5302, 5303, 5304}) {
         if (random() % 2 == 0) continue;
-        edits.emplace_back(fmt::format("    vmid: {}\n", vmid), fmt::format("    vmid: {}\n    resources: {{cores: 4}}\n", vmid));
+        edits.emplace_back(fmt::format("    vmid: {}\n", vmid),
+                           fmt::format("    vmid: {}\n    resources: {{cores: 4}}\n", vmid));
     }
     return edits;
 }
@@ -107,8 +108,9 @@ TEST_CASE("apply killed at random points converges with one more apply, without 
         REQUIRE(cut);
         const auto stop_took = std::chrono::steady_clock::now() - signalled;
         if (hit) ++kills;
-        std::cout << fmt::format("point {:2}: {} after {:5} ms{}: exit {}{}\n", round, signal == SIGTERM ? "SIGTERM" : "SIGKILL",
-                                 delay.count(), hit ? "" : " (apply had ended)", cut->exit_code,
+        std::cout << fmt::format("point {:2}: {} after {:5} ms{}: exit {}{}\n", round,
+                                 signal == SIGTERM ? "SIGTERM" : "SIGKILL", delay.count(),
+                                 hit ? "" : " (apply had ended)", cut->exit_code,
                                  cut->term_signal != 0 ? fmt::format(" (killed by signal {})", cut->term_signal) : "");
         estate.check_no_secret(*cut);
         if (signal == SIGTERM && hit) {
