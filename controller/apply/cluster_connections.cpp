@@ -82,7 +82,7 @@ Result<std::unique_ptr<ClusterConnections>> connect_clusters(const Inventory& in
             continue;
         }
         auto retrying = std::make_unique<RetryingProxmoxApi>(**transport, clock, make_seeded_random(seed + index),
-                                                             options.retry, logger);
+                                                             options.retry, logger, options.stop);
         connections->add(cluster.name, std::move(*transport), std::move(retrying));
     }
     if (!problems.empty()) return fail(kind, join(problems, "\n"));

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <stop_token>
 #include <vector>
 
 #include "core/clock.hpp"
@@ -25,6 +26,7 @@ struct ConnectOptions {
     std::chrono::milliseconds request_timeout{30'000};  // total, per request (CpprestProxmoxApiConfig)
     std::size_t max_answer_bytes = kDefaultMaxAnswerBytes;  // per answer, all bytes received
     RetryPolicy retry;
+    std::stop_token stop;  // requested: nothing is retried any more (SIGINT during apply)
 };
 
 class ClusterConnections {

@@ -7,10 +7,12 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <stop_token>
 #include <thread>
 #include <variant>
 
 #include "core/text.hpp"
+#include "proxmox/locks.hpp"
 #include "proxmox/tasks.hpp"
 
 namespace dnsctl {
@@ -23,10 +25,13 @@ double seconds(Clock::duration d) { return std::chrono::duration<double>(d).coun
 class CloneSlots {
 public:
     explicit CloneSlots(int limit) : free_(std::max(limit, 1)) {}
-    void acquire() {
+    // False when a stop was requested while waiting (no slot taken).
+    bool acquire(const std::stop_token& stop) {
         std::unique_lock lock(mutex_);
-        freed_.wait(lock, [&] { return free_ > 0; });
+        freed_.wait(lock, stop, [&] { return free_ > 0; });
+        if (stop.stop_requested() || free_ == 0) return false;  // a slot freed as the stop came is not taken
         --free_;
+        return true;
     }
     void release() {
         {
@@ -38,7 +43,7 @@ public:
 
 private:
     std::mutex mutex_;
-    std::condition_variable freed_;
+    std::condition_variable_any freed_;
     int free_;
 };
 
@@ -50,10 +55,11 @@ public:
     SlotHold(const SlotHold&) = delete;
     SlotHold& operator=(const SlotHold&) = delete;
     ~SlotHold() { release(); }
-    void hold(CloneSlots& slots) {
+    bool hold(CloneSlots& slots, const std::stop_token& stop) {
         release();
-        slots.acquire();
+        if (!slots.acquire(stop)) return false;
         slots_ = &slots;
+        return true;
     }
     void release() {
         if (slots_ != nullptr) slots_->release();
@@ -115,6 +121,8 @@ std::optional<std::string> lock_in(const VmConfig& config) {
 // What a poll check says: satisfied (nullopt), or still waiting (why).
 using PollVerdict = Result<std::optional<std::string>>;
 
+constexpr const char* kStoppedNotStarted = "not started: apply was stopped (SIGINT/SIGTERM)";
+
 class Executor {
 public:
     Executor(const Plan& plan, const ClusterApis& apis, Clock& clock, spdlog::logger& logger,
@@ -138,6 +146,7 @@ public:
 
         if (auto refusal = refusal_reason()) {
             for (auto& entry : report.changes) entry.skipped_because = *refusal;
+            report.stopped = stop_requested();
             report.elapsed = clock_.now() - start_;
             return report;
         }
@@ -152,41 +161,36 @@ public:
             }
         }
 
-        std::vector<std::size_t> primary;
-        std::vector<std::size_t> parallel;
+        std::vector<std::size_t> concurrent;
         std::vector<std::size_t> one_at_a_time;
         for (std::size_t i = 0; i < changes.size(); ++i) {
-            if (changes[i]->role == VmRole::primary) {
-                primary.push_back(i);
-            } else if (changes[i]->touches_in_service_nameserver) {
+            if (changes[i]->role != VmRole::primary && changes[i]->touches_in_service_nameserver) {
                 one_at_a_time.push_back(i);
             } else {
-                parallel.push_back(i);
+                concurrent.push_back(i);
             }
         }
 
-        // 1. The hidden primary.
+        // 1. Everything that takes no nameserver out of service, the hidden
+        // primary's change included, in parallel across clusters.
+        run_concurrently(changes, concurrent, report);
         std::optional<std::string> primary_failed;
-        for (auto i : primary) {
-            run_change(*changes[i], report.changes[i]);
-            if (report.changes[i].outcome == ChangeOutcome::failed) primary_failed = changes[i]->address;
+        for (auto i : concurrent) {
+            const auto outcome = report.changes[i].outcome;
+            if (changes[i]->role == VmRole::primary &&
+                (outcome == ChangeOutcome::failed || outcome == ChangeOutcome::interrupted)) {
+                primary_failed = changes[i]->address;
+            }
         }
 
-        // 2. Everything that takes no nameserver out of service, in parallel.
-        {
-            std::vector<std::jthread> workers;
-            workers.reserve(parallel.size());
-            for (auto i : parallel) {
-                workers.emplace_back([this, change = changes[i], entry = &report.changes[i]] {
-                    run_change(*change, *entry);
-                });
-            }
-        }  // jthreads join here
-
-        // 3. In-service nameservers, one at a time.
+        // 2. In-service nameservers, one at a time.
         std::optional<std::string> stopped_by;
         for (auto i : one_at_a_time) {
             auto& entry = report.changes[i];
+            if (stop_requested()) {
+                entry.skipped_because = kStoppedNotStarted;
+                continue;
+            }
             if (primary_failed) {
                 entry.skipped_because =
                     fmt::format("not started: the hidden primary's change ({}) failed", *primary_failed);
@@ -202,7 +206,7 @@ public:
                 auto status = changes[i]->after->find(std::string(attr::kStatus));
                 if (status != changes[i]->after->end() && status->second == "running") {
                     if (auto running = wait_running(*changes[i]); !running) {
-                        entry.outcome = ChangeOutcome::failed;
+                        entry.outcome = stop_requested() ? ChangeOutcome::interrupted : ChangeOutcome::failed;
                         entry.error = running.error();
                     }
                 }
@@ -210,12 +214,23 @@ public:
             if (entry.outcome != ChangeOutcome::ok) stopped_by = changes[i]->address;
         }
 
+        report.stopped = stop_requested();
         report.elapsed = clock_.now() - start_;
         return report;
     }
 
 private:
     static std::string slot_key(const std::string& cluster, const std::string& node) { return cluster + "/" + node; }
+
+    bool stop_requested() const { return options_.stop.stop_requested(); }
+
+    PollOptions poll_options() const {
+        PollOptions out;
+        out.interval = options_.poll_interval;
+        out.failure_budget = options_.failure_budget;
+        out.stop = options_.stop;
+        return out;
+    }
 
     std::optional<std::string> refusal_reason() const {
         if (!plan_.errors.empty()) return std::string("not started: the plan has errors; nothing was applied");
@@ -225,8 +240,49 @@ private:
             return fmt::format("not started: cluster {} could not be observed completely; nothing was applied",
                                join(names, ", "));
         }
+        if (stop_requested()) return std::string(kStoppedNotStarted);
         return std::nullopt;
     }
+
+    // A bounded pool of workers. Each free worker takes, in plan order, the
+    // next change of a cluster with the fewest changes under way: every
+    // cluster gets a worker before any gets a second, so a cluster whose
+    // node hangs holds up only its own changes.
+    void run_concurrently(const std::vector<const ResourceChange*>& changes, const std::vector<std::size_t>& indices,
+                          ApplyReport& report) {
+        std::mutex mutex;
+        std::vector<std::size_t> pending = indices;
+        std::map<std::string, int> under_way;
+        auto take = [&]() -> std::optional<std::size_t> {
+            std::lock_guard lock(mutex);
+            if (pending.empty()) return std::nullopt;
+            auto best = pending.begin();
+            for (auto it = pending.begin(); it != pending.end(); ++it) {
+                if (under_way[changes[*it]->cluster] < under_way[changes[*best]->cluster]) best = it;
+            }
+            auto index = *best;
+            pending.erase(best);
+            ++under_way[changes[index]->cluster];
+            return index;
+        };
+        auto work = [&] {
+            while (auto index = take()) {
+                auto& entry = report.changes[*index];
+                if (stop_requested()) {
+                    entry.skipped_because = kStoppedNotStarted;
+                } else {
+                    run_change(*changes[*index], entry);
+                }
+                std::lock_guard lock(mutex);
+                --under_way[changes[*index]->cluster];
+            }
+        };
+        const auto workers = std::min<std::size_t>(static_cast<std::size_t>(std::max(options_.parallel_changes, 1)),
+                                                   indices.size());
+        std::vector<std::jthread> threads;
+        threads.reserve(workers);
+        for (std::size_t i = 0; i < workers; ++i) threads.emplace_back(work);
+    }  // jthreads join here
 
     void emit(ProgressEvent event) {
         event.elapsed = clock_.now() - start_;
@@ -249,6 +305,28 @@ private:
         bool waited = false;
         for (std::size_t i = 0; i < change.steps.size(); ++i) {
             const auto& step = change.steps[i];
+            const auto where = fmt::format("step {}/{} ({})", i + 1, change.steps.size(), step_kind(step));
+            // A clone waits for a slot on its node first (a stop ends that wait).
+            const auto* clone = std::get_if<CloneStep>(&step);
+            CloneSlots* slots = clone != nullptr ? slots_.at(slot_key(change.cluster, clone->node)).get() : nullptr;
+            if (stop_requested() || (slots != nullptr && !clone_slot.hold(*slots, options_.stop))) {
+                stopped_before(report, i, where, upids, change);
+                report.elapsed = clock_.now() - began;
+                return;
+            }
+            // A node another change found out of reach is not tried again:
+            // its cluster's trouble must not cost a retry budget per VM.
+            if (auto lost = out_of_reach(change.cluster, clone != nullptr ? clone->node : change.node)) {
+                if (i == 0) {
+                    report.skipped_because = fmt::format("not started: {}", *lost);
+                } else {
+                    report.outcome = ChangeOutcome::failed;
+                    report.error = Error{ErrorKind::unavailable, fmt::format("stopped before {}: {}", where, *lost),
+                                         false};
+                }
+                report.elapsed = clock_.now() - began;
+                return;
+            }
             ProgressEvent event;
             event.address = change.address;
             event.step = i;
@@ -264,12 +342,11 @@ private:
             event.step_elapsed = clock_.now() - step_began;
             if (!result) {
                 clone_slot.release();
-                Error error = result.error().within(
-                    fmt::format("step {}/{} ({})", i + 1, change.steps.size(), step_kind(step)));
+                Error error = result.error().within(where);
                 event.phase = StepPhase::failed;
                 event.detail = error.message;
                 emit(event);
-                report.outcome = ChangeOutcome::failed;
+                report.outcome = stop_requested() ? ChangeOutcome::interrupted : ChangeOutcome::failed;
                 report.error = std::move(error);
                 report.elapsed = clock_.now() - began;
                 return;
@@ -284,6 +361,52 @@ private:
         report.elapsed = clock_.now() - began;
     }
 
+    // Why the node is not tried any more (which change found it out of
+    // reach), or nothing.
+    std::optional<std::string> out_of_reach(const std::string& cluster, const std::string& node) {
+        std::lock_guard lock(reach_mutex_);
+        auto it = out_of_reach_.find(slot_key(cluster, node));
+        if (it == out_of_reach_.end()) return std::nullopt;
+        return it->second;
+    }
+    void mark_out_of_reach(const ResourceChange& change, const std::string& node) {
+        std::lock_guard lock(reach_mutex_);
+        out_of_reach_.try_emplace(
+            slot_key(change.cluster, node),
+            fmt::format("node {} of cluster {} is out of reach ({} gave up waiting for it after the retry budget)",
+                        node, change.cluster, change.address));
+    }
+
+    // A stop came before step `index`: nothing more is sent for this change.
+    void stopped_before(ChangeReport& report, std::size_t index, const std::string& where,
+                        const std::vector<std::string>& upids, const ResourceChange& change) {
+        if (index == 0) {
+            report.skipped_because = kStoppedNotStarted;
+            return;
+        }
+        report.outcome = ChangeOutcome::interrupted;
+        std::string message = fmt::format("stopped before {}: apply was stopped", where);
+        // A task whose wait comes later was started and not waited for.
+        for (std::size_t later = index; later < change.steps.size(); ++later) {
+            const auto* wait = std::get_if<WaitTaskStep>(&change.steps[later]);
+            if (wait != nullptr && wait->step < upids.size() && !upids[wait->step].empty()) {
+                message += fmt::format("; task {} was not waited for and may still be running", upids[wait->step]);
+            }
+        }
+        // A restart cut between its shutdown and its start leaves the VM down.
+        const auto cut = change.steps.begin() + static_cast<long>(index);
+        auto done_before = [&](auto is) { return std::any_of(change.steps.begin(), cut, is); };
+        auto left = [&](auto is) { return std::any_of(cut, change.steps.end(), is); };
+        const bool shut = done_before([](const Step& s) {
+            return std::holds_alternative<ShutdownStep>(s) || std::holds_alternative<StopStep>(s);
+        });
+        const bool starts = left([](const Step& s) { return std::holds_alternative<StartStep>(s); });
+        if (shut && starts) {
+            message += "; the VM was shut down and stays stopped (out of service) until the next apply starts it";
+        }
+        report.error = Error{ErrorKind::unavailable, std::move(message), true};
+    }
+
     Clock::duration deadline_for(const Step& step) const {
         const auto& d = options_.deadlines;
         if (std::holds_alternative<CloneStep>(step)) return d.clone;
@@ -295,27 +418,36 @@ private:
         return d.unlock;
     }
 
-    // Polls `check` every poll_interval until it is satisfied or `limit`
-    // passes. Transient errors count as "not yet"; others end the wait.
+    // Polls `check` until it is satisfied, `limit` passes, its polls have
+    // failed for the retry budget in a row (`node` is out of reach: marked
+    // so) or a stop is requested. Transient errors count as "not yet"; others
+    // end the wait. `check` reads through api.without_retries(): this loop is
+    // the retry.
     template <class Check>
-    Result<void> poll_until(std::string_view what, Clock::duration limit, Check&& check) {
-        const auto deadline = clock_.now() + limit;
+    Result<void> poll_until(const ResourceChange& change, const std::string& node, std::string_view what,
+                            Clock::duration limit, Check&& check) {
+        PollPacer pacer(clock_, clock_.now() + limit, poll_options());
         std::string last;
         for (;;) {
             PollVerdict verdict = check();
             if (verdict && !*verdict) return {};
-            if (!verdict) {
-                if (!verdict.error().transient()) return std::unexpected(verdict.error());
-                last = verdict.error().message;
-            } else {
-                last = **verdict;
-            }
-            const auto now = clock_.now();
-            if (now >= deadline) {
+            if (!verdict && !verdict.error().transient()) return std::unexpected(verdict.error());
+            if (verdict) last = **verdict;
+            auto end = pacer.next(verdict ? nullptr : &verdict.error());
+            if (!end) continue;
+            switch (*end) {
+            case PollEnd::stopped:
+                return fail(ErrorKind::unavailable, fmt::format("{}: not waited for, apply is stopping", what));
+            case PollEnd::out_of_reach:
+                mark_out_of_reach(change, node);
                 return fail(ErrorKind::unavailable,
-                            fmt::format("{}: gave up after {:.0f}s ({})", what, seconds(limit), last));
+                            fmt::format("{}: gave up after its polls failed for {:.0f}s (the retry budget): {}", what,
+                                        seconds(pacer.failing_for()), pacer.last_failure()));
+            case PollEnd::deadline:
+                return fail(ErrorKind::unavailable,
+                            fmt::format("{}: gave up after {:.0f}s ({})", what, seconds(limit),
+                                        pacer.last_failure().empty() ? last : pacer.last_failure()));
             }
-            clock_.sleep_for(std::min(options_.poll_interval, deadline - now));
         }
     }
 
@@ -329,15 +461,16 @@ private:
                           std::vector<std::string>& upids, SlotHold& clone_slot, ChangeReport& report,
                           std::string& detail) {
         const auto& step = change.steps[index];
+        ProxmoxApi& poll = api.without_retries();
         if (const auto* s = std::get_if<CloneStep>(&step)) {
-            clone_slot.hold(*slots_.at(slot_key(change.cluster, s->node)));
             return task_started(api.clone(s->node, s->source, s->request), upids, index);
         }
         if (const auto* s = std::get_if<WaitTaskStep>(&step)) return wait_task(api, change, *s, upids, clone_slot, report, detail);
         if (const auto* s = std::get_if<ConfirmUnlockedStep>(&step)) {
-            return poll_until(fmt::format("VM {} still locked", s->vmid.value), options_.deadlines.unlock,
+            return poll_until(change, s->node, fmt::format("VM {} still locked", s->vmid.value),
+                              options_.deadlines.unlock,
                               [&]() -> PollVerdict {
-                                  auto config = api.get_config(s->node, s->vmid);
+                                  auto config = poll.get_config(s->node, s->vmid);
                                   if (!config) return std::unexpected(config.error());
                                   if (auto lock = lock_in(*config)) return fmt::format("lock: {}", *lock);
                                   return std::optional<std::string>();
@@ -373,9 +506,10 @@ private:
             return task_started(std::move(upid), upids, index);
         }
         if (const auto* s = std::get_if<ConfirmAbsentStep>(&step)) {
-            return poll_until(fmt::format("VM {} still listed", s->vmid.value), options_.deadlines.absent,
+            return poll_until(change, change.node, fmt::format("VM {} still listed", s->vmid.value),
+                              options_.deadlines.absent,
                               [&]() -> PollVerdict {
-                                  auto vms = api.list_vms();
+                                  auto vms = poll.list_vms();
                                   if (!vms) return std::unexpected(vms.error());
                                   for (const auto& vm : *vms) {
                                       if (vm.vmid == s->vmid) return std::optional<std::string>("still listed");
@@ -383,7 +517,7 @@ private:
                                   return std::optional<std::string>();
                               });
         }
-        if (const auto* s = std::get_if<WaitIdleStep>(&step)) return wait_idle(api, *s);
+        if (const auto* s = std::get_if<WaitIdleStep>(&step)) return wait_idle(poll, change, *s);
         return fail(ErrorKind::internal, fmt::format("unknown step {}", step_kind(step)));
     }
 
@@ -399,8 +533,10 @@ private:
         }
         auto node = upid_node(upid);
         if (!node) return std::unexpected(node.error());
-        auto status = wait_for_task(api, *node, upid, clock_, clock_.now() + deadline_for(waited_for),
-                                    options_.poll_interval);
+        std::optional<PollEnd> ended;
+        auto status =
+            wait_for_task(api, *node, upid, clock_, clock_.now() + deadline_for(waited_for), poll_options(), &ended);
+        if (ended == PollEnd::out_of_reach) mark_out_of_reach(change, *node);
         if (std::holds_alternative<CloneStep>(waited_for)) clone_slot.release();
         if (!status) return std::unexpected(status.error());
         if (status->exitstatus != "OK") {
@@ -413,35 +549,62 @@ private:
         return {};
     }
 
-    Result<void> wait_idle(ProxmoxApi& api, const WaitIdleStep& s) {
+    // Work of an earlier run: waits until the VM has no lock and no task runs
+    // for it. Tasks are read before the config in every poll, so a lock seen
+    // after every task has ended has no task behind it: a judgeable lock
+    // (clone, create) seen so twice in a row is stale, and the wait ends with
+    // what to do instead of lasting until the deadline.
+    Result<void> wait_idle(ProxmoxApi& poll, const ResourceChange& change, const WaitIdleStep& s) {
+        int stale_polls = 0;
         return poll_until(
-            fmt::format("work in flight on VM {}", s.vmid.value), options_.deadlines.idle, [&]() -> PollVerdict {
+            change, s.node, fmt::format("work in flight on VM {}", s.vmid.value), options_.deadlines.idle,
+            [&]() -> PollVerdict {
                 std::vector<std::string> busy;
-                auto config = api.get_config(s.node, s.vmid);
-                if (config) {
-                    if (auto lock = lock_in(*config)) busy.push_back(fmt::format("lock: {}", *lock));
-                } else if (config.error().kind != ErrorKind::not_found) {
-                    return std::unexpected(config.error());
-                }
-                // Tasks named in the plan (a clone's task names its source VMID,
-                // so the VM's own active list may not show it), then the VM's own.
+                // Tasks named in the plan, the VM's own active tasks, and for a
+                // clone the template's (a clone's task names its source VMID).
                 for (const auto& upid : s.tasks) {
                     auto node = upid_node(upid);
                     if (!node) continue;
-                    auto status = api.task_status(*node, upid);
+                    auto status = poll.task_status(*node, upid);
                     if (!status) {
                         if (status.error().transient()) return std::unexpected(status.error());
                         continue;  // no such task any more: it has ended
                     }
                     if (status->running) busy.push_back(fmt::format("task {} running", upid));
                 }
-                auto tasks = api.active_tasks(s.node, s.vmid);
+                auto tasks = poll.active_tasks(s.node, s.vmid);
                 if (!tasks) return std::unexpected(tasks.error());
                 for (const auto& task : *tasks) {
                     if (task.status == "running" || task.status.empty()) {
                         busy.push_back(fmt::format("task {} running", task.upid));
                     }
                 }
+                bool source_read = false;
+                if (s.clone_source) {
+                    auto source_tasks = poll.active_tasks(s.node, *s.clone_source);
+                    if (!source_tasks) return std::unexpected(source_tasks.error());
+                    source_read = true;
+                    for (const auto& task : *source_tasks) {
+                        if ((task.status == "running" || task.status.empty()) && task.type == "qmclone") {
+                            busy.push_back(fmt::format("clone task {} running", task.upid));
+                        }
+                    }
+                }
+                auto config = poll.get_config(s.node, s.vmid);
+                std::optional<std::string> lock;
+                if (config) {
+                    lock = lock_in(*config);
+                } else if (config.error().kind != ErrorKind::not_found) {
+                    return std::unexpected(config.error());
+                }
+                if (lock && busy.empty() && lock_is_judgeable(*lock) && (*lock != "clone" || source_read)) {
+                    if (++stale_polls >= 2) {
+                        return fail(ErrorKind::conflict, stale_lock_message(s.node, s.vmid, *lock));
+                    }
+                } else {
+                    stale_polls = 0;
+                }
+                if (lock) busy.push_back(fmt::format("lock: {}", *lock));
                 if (busy.empty()) return std::optional<std::string>();
                 std::sort(busy.begin(), busy.end());
                 busy.erase(std::unique(busy.begin(), busy.end()), busy.end());
@@ -452,18 +615,19 @@ private:
     // After an in-service nameserver's change: its VM must be running before
     // the next one is touched.
     Result<void> wait_running(const ResourceChange& change) {
-        ProxmoxApi& api = *apis_.at(change.cluster);
-        auto result = poll_until(fmt::format("{} is not running again", change.address), options_.deadlines.running,
-                          [&]() -> PollVerdict {
-                              auto vms = api.list_vms();
-                              if (!vms) return std::unexpected(vms.error());
-                              for (const auto& vm : *vms) {
-                                  if (vm.vmid != change.vmid) continue;
-                                  if (vm.status == "running") return std::optional<std::string>();
-                                  return std::optional<std::string>(fmt::format("status {}", vm.status));
-                              }
-                              return std::optional<std::string>("not listed");
-                          });
+        ProxmoxApi& poll = apis_.at(change.cluster)->without_retries();
+        auto result = poll_until(change, change.node, fmt::format("{} is not running again", change.address),
+                                 options_.deadlines.running,
+                                 [&]() -> PollVerdict {
+                                     auto vms = poll.list_vms();
+                                     if (!vms) return std::unexpected(vms.error());
+                                     for (const auto& vm : *vms) {
+                                         if (vm.vmid != change.vmid) continue;
+                                         if (vm.status == "running") return std::optional<std::string>();
+                                         return std::optional<std::string>(fmt::format("status {}", vm.status));
+                                     }
+                                     return std::optional<std::string>("not listed");
+                                 });
         if (!result) return std::unexpected(result.error().within("before the next nameserver"));
         return {};
     }
@@ -477,6 +641,8 @@ private:
     Clock::time_point start_{};
     std::mutex progress_mutex_;
     std::map<std::string, std::unique_ptr<CloneSlots>> slots_;
+    std::mutex reach_mutex_;
+    std::map<std::string, std::string> out_of_reach_;  // cluster/node -> why it is not tried any more
 };
 
 }  // namespace
@@ -503,6 +669,7 @@ std::string_view to_string(ChangeOutcome outcome) {
     case ChangeOutcome::waited: return "waited";
     case ChangeOutcome::failed: return "failed";
     case ChangeOutcome::skipped: return "skipped";
+    case ChangeOutcome::interrupted: return "interrupted";
     }
     return "skipped";
 }
@@ -514,7 +681,8 @@ bool ApplyReport::all_done() const {
 
 bool ApplyReport::replan_needed() const {
     return std::any_of(changes.begin(), changes.end(), [](const ChangeReport& c) {
-        return c.outcome == ChangeOutcome::waited || (c.error && c.error->maybe_applied);
+        return c.outcome == ChangeOutcome::waited || c.outcome == ChangeOutcome::interrupted ||
+               (c.error && c.error->maybe_applied);
     });
 }
 
@@ -529,31 +697,35 @@ const ChangeReport* ApplyReport::find(std::string_view address) const {
 }
 
 std::string render_apply_report(const ApplyReport& report) {
+    std::size_t outcome_width = 7;
     std::size_t address_width = 0;
     std::size_t name_width = 0;
     std::size_t action_width = 0;
     for (const auto& c : report.changes) {
+        outcome_width = std::max(outcome_width, to_string(c.outcome).size());
         address_width = std::max(address_width, escape_control(c.address).size());
         name_width = std::max(name_width, escape_control(c.name).size());
         action_width = std::max(action_width, describe_actions(c.actions).size());
     }
+    const std::string indent(outcome_width + 4, ' ');
     std::string out = "Apply summary:\n";
     if (report.changes.empty()) out += "  nothing to do\n";
     for (const auto& c : report.changes) {
-        out += fmt::format("  {:<7}  {:<{}}  {:<{}}  {:<{}}  {}/{} steps  {:.1f}s\n", to_string(c.outcome),
-                           escape_control(c.address), address_width, escape_control(c.name), name_width,
-                           describe_actions(c.actions), action_width,
-                           c.steps_done, c.steps_total, seconds(c.elapsed));
+        out += fmt::format("  {:<{}}  {:<{}}  {:<{}}  {:<{}}  {}/{} steps  {:.1f}s\n", to_string(c.outcome),
+                           outcome_width, escape_control(c.address), address_width, escape_control(c.name),
+                           name_width, describe_actions(c.actions), action_width, c.steps_done, c.steps_total,
+                           seconds(c.elapsed));
         if (c.error) {
-            out += fmt::format("           error: {}\n", escape_control(c.error->message));
+            out += fmt::format("{}{}: {}\n", indent, c.outcome == ChangeOutcome::interrupted ? "interrupted" : "error",
+                               escape_control(c.error->message));
             if (c.error->maybe_applied) {
-                out += "           the request may have taken effect: the next run observes again before it acts, "
-                       "so running apply again is safe\n";
+                out += indent + "the request may have taken effect: the next run observes again before it acts, "
+                                "so running apply again is safe\n";
             }
         }
-        if (!c.skipped_because.empty()) out += fmt::format("           {}\n", escape_control(c.skipped_because));
+        if (!c.skipped_because.empty()) out += fmt::format("{}{}\n", indent, escape_control(c.skipped_because));
         if (c.outcome == ChangeOutcome::waited) {
-            out += "           work of an earlier run has ended: plan again to see what is left\n";
+            out += indent + "work of an earlier run has ended: plan again to see what is left\n";
         }
         for (const auto& warning : c.warnings) {
             std::string_view rest = warning;
@@ -561,17 +733,24 @@ std::string render_apply_report(const ApplyReport& report) {
             while (!rest.empty()) {
                 auto end = rest.find('\n');
                 auto line = rest.substr(0, end);
-                out += fmt::format("           {}{}\n", first ? "warning: " : "  ", escape_control(line));
+                out += fmt::format("{}{}{}\n", indent, first ? "warning: " : "  ", escape_control(line));
                 first = false;
                 if (end == std::string_view::npos) break;
                 rest.remove_prefix(end + 1);
             }
         }
     }
-    out += fmt::format("Apply: {} ok, {} failed, {} skipped, {} waited for ({:.1f}s).\n",
+    const int interrupted = report.count(ChangeOutcome::interrupted);
+    out += fmt::format("Apply: {} ok, {} failed, {} skipped, {} waited for{} ({:.1f}s).\n",
                        report.count(ChangeOutcome::ok), report.count(ChangeOutcome::failed),
                        report.count(ChangeOutcome::skipped), report.count(ChangeOutcome::waited),
+                       interrupted > 0 ? fmt::format(", {} interrupted", interrupted) : std::string(),
                        seconds(report.elapsed));
+    if (report.stopped) {
+        out += "Stopped on request: no new step was started after the stop. Requests in flight got their answer; "
+               "tasks already started were not waited for and may still be running (the next apply finds them "
+               "and waits for them).\n";
+    }
     return out;
 }
 

@@ -2,20 +2,33 @@
 // reports, per VM, what was done (DESIGN §6).
 //
 // Order:
-//   1. the hidden primary's change;
-//   2. every change that takes no public nameserver out of service (creations
-//      above all), in parallel across clusters; clones are limited per node
-//      (ExecuteOptions::clones_per_node) from the clone request until its task
-//      has ended;
-//   3. every change that touches an in-service nameserver (restart, replace,
+//   1. every change that takes no public nameserver out of service (creations
+//      above all, the hidden primary's change included), in parallel across
+//      clusters: a small pool of workers (ExecuteOptions::parallel_changes)
+//      takes them in plan order, each time from the cluster with the fewest
+//      changes under way, so one slow cluster never holds up the others. The
+//      primary comes first in plan order but holds nothing up: a new VM
+//      serves nothing yet. Clones are limited per node
+//      (ExecuteOptions::clones_per_node) from the clone request until its
+//      task has ended;
+//   2. every change that touches an in-service nameserver (restart, replace,
 //      destroy of a running one), one nameserver at a time, in plan order: the
 //      next starts only once the previous VM is running again.
-// A failure ends that change only: other clusters go on. A failure in step 3
+// A failure ends that change only: other clusters go on. A failure in step 2
 // stops the one-at-a-time sequence (the rest is skipped), and so does a failed
-// primary (its change comes first for a reason). Nothing is retried here (the
-// RetryingProxmoxApi below the port repeats what is known to pass); after any
-// failure the next run observes afresh and plans what is left, so it converges
-// without duplicate VMs: a clone request already carries the ownership marker.
+// primary. Nothing is retried here (the RetryingProxmoxApi below the port
+// repeats what is known to pass); after any failure the next run observes
+// afresh and plans what is left, so it converges without duplicate VMs: a
+// clone request already carries the ownership marker.
+//
+// Every wait ends: task and state polls give up at the operation's deadline,
+// when their polls have failed for the retry budget in a row (a node out of
+// reach), or when a lock turns out to have no task behind it (stale).
+//
+// Stopping (ExecuteOptions::stop, requested on SIGINT/SIGTERM): no new step
+// starts, a request in flight gets its answer (or its own timeout), a task
+// already started is not waited for to the end (the report says it may still
+// be running), and the report says per VM what was done and what was not.
 //
 // Time comes from the injected Clock (task polling, deadlines, elapsed times);
 // progress goes to the sink, one event per step.
@@ -27,6 +40,7 @@
 #include <cstddef>
 #include <functional>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -55,9 +69,14 @@ struct OperationDeadlines {
 };
 
 struct ExecuteOptions {
-    int clones_per_node = 1;  // concurrent clones on one node (pains.md #1: storage lock timeouts)
+    int clones_per_node = 1;   // concurrent clones on one node (pains.md #1: storage lock timeouts)
+    int parallel_changes = 8;  // changes under way at once (worker threads), across clusters
     Clock::duration poll_interval = std::chrono::milliseconds(500);  // task status, locks, listings
+    // Polls failing with transient errors (a node answering 595) for this long
+    // in a row end the wait: the cluster's retry budget (RetryPolicy::max_elapsed).
+    Clock::duration failure_budget = std::chrono::minutes(2);
     OperationDeadlines deadlines;
+    std::stop_token stop;  // requested: start no new step, end waits (SIGINT, SIGTERM)
 };
 
 enum class StepPhase { started, done, failed };
@@ -83,7 +102,9 @@ std::string format_progress(const ProgressEvent& event);
 
 // ok: every step done. waited: work of an earlier run was waited for; the VM
 // needs a new plan. failed: a step failed (see error). skipped: not tried.
-enum class ChangeOutcome { ok, waited, failed, skipped };
+// interrupted: apply was stopped part-way through the change (see error: the
+// step it stopped at; a task it started may still be running).
+enum class ChangeOutcome { ok, waited, failed, skipped, interrupted };
 std::string_view to_string(ChangeOutcome outcome);
 
 struct ChangeReport {
@@ -102,6 +123,7 @@ struct ChangeReport {
 struct ApplyReport {
     std::vector<ChangeReport> changes;  // one per change that is not a no-op, in plan order
     Clock::duration elapsed{};
+    bool stopped = false;  // a stop was requested before execute ended
 
     [[nodiscard]] bool all_done() const;  // every change ok
     // Something must be observed again before the estate can be judged: work

@@ -91,6 +91,8 @@ CommandAction define_apply(CLI::App& sub) {
     auto inventory = std::make_shared<std::string>();
     auto plan_file = std::make_shared<std::string>();
     auto clones_per_node = std::make_shared<int>(1);
+    auto retry_budget = std::make_shared<int>(
+        static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(RetryPolicy{}.max_elapsed).count()));
     sub.add_option("inventory", *inventory, "Inventory file (YAML)")->required();
     sub.add_option("--plan", *plan_file,
                    "Apply this saved plan (from plan --out); refused when what it was made from has changed")
@@ -100,17 +102,25 @@ CommandAction define_apply(CLI::App& sub) {
     sub.add_option("--clones-per-node", *clones_per_node, "Concurrent clones on one Proxmox node")
         ->check(CLI::Range(1, 16))
         ->capture_default_str();
+    sub.add_option("--retry-budget", *retry_budget,
+                   "Seconds a cluster's transient failures (503, 595 node unreachable, timeouts) are retried, and "
+                   "its task polls may fail in a row, before that VM's change gives up")
+        ->type_name("SECONDS")
+        ->check(CLI::Range(1, 3600))
+        ->capture_default_str();
     add_plan_flags(sub, request->flags);
     sub.footer(
         "Takes the run lock, validates the inventory and its policy, observes, shows the plan and asks for "
-        "confirmation (type yes), then carries it out: the hidden primary first, new VMs in parallel across "
-        "clusters, changes to in-service nameservers one at a time. Finally observes again to verify.\n"
+        "confirmation (type yes), then carries it out: new VMs (the hidden primary's included) in parallel across "
+        "clusters, changes to in-service nameservers one at a time. Finally observes again to verify. SIGINT or "
+        "SIGTERM stops it part-way (no new step starts; what was done is reported); a second one exits at once.\n"
         "Exit status: 0 converged; 1 error or stopped part-way; 3 every step applied but verification failed.");
-    return [request, inventory, plan_file, clones_per_node](CommandContext& context) {
+    return [request, inventory, plan_file, clones_per_node, retry_budget](CommandContext& context) {
         request->inventory = *inventory;
         if (!plan_file->empty()) request->plan_file = *plan_file;
         auto world = system_world(context.log);
         world.execute.clones_per_node = *clones_per_node;
+        world.retry.max_elapsed = std::chrono::seconds(*retry_budget);
         return run_apply(*request, context, world);
     };
 }

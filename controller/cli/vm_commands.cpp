@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/logger.h>
 
+#include <atomic>
 #include <fstream>
 #include <iostream>
 #include <random>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "apply/vm_inputs.hpp"
+#include "cli/stop_on_signals.hpp"
 #include "cli/validate.hpp"
 #include "plan/observed_state.hpp"
 #include "plan/plan.hpp"
@@ -62,7 +64,10 @@ bool prepare(Session& session, std::string_view command, CommandContext& context
         return false;
     }
     session.desired = std::move(*desired);
-    auto connections = world.connect(session.inventory());
+    ConnectOptions options;
+    options.retry = world.retry;
+    options.stop = world.stop.get_token();
+    auto connections = world.connect(session.inventory(), options);
     if (!connections) {
         context.err << fmt::format("dnsctl {}: cannot set up the Proxmox API clients:\n{}\n", command,
                                    connections.error().message);
@@ -152,6 +157,43 @@ ProgressSink progress_printer(CommandContext& context) {
     };
 }
 
+// While alive (from the moment apply may change something), SIGINT and
+// SIGTERM request world.stop instead of killing the process.
+class SignalScope {
+public:
+    SignalScope(CommandContext& context, VmWorld& world) : context_(context), world_(world) {}
+
+    void install() {
+        if (!world_.handle_signals || handler_) return;
+        auto handler = StopOnSignals::install(world_.stop, [this](int signal) {
+            signal_ = signal;
+            context_.err << fmt::format(
+                "\ndnsctl apply: {0} received: stopping. No new step starts; requests in flight get their answer; "
+                "tasks already started are not waited for. What was done and what was not follows. Another {0} "
+                "exits at once.\n",
+                signal_name(signal));
+            context_.err.flush();
+        });
+        if (!handler) {
+            context_.log->warn("SIGINT/SIGTERM will end the process at once: {}", handler.error().message);
+            return;
+        }
+        handler_ = std::move(*handler);
+    }
+    [[nodiscard]] bool stopped() const { return world_.stop.stop_requested(); }
+    // "SIGINT", or "a stop request" when no signal was the cause.
+    [[nodiscard]] std::string cause() const {
+        int signal = signal_.load();
+        return signal != 0 ? std::string(signal_name(signal)) : std::string("a stop request");
+    }
+
+private:
+    CommandContext& context_;
+    VmWorld& world_;
+    std::atomic<int> signal_{0};
+    std::unique_ptr<StopOnSignals> handler_;
+};
+
 }  // namespace
 
 VmWorld system_world(std::shared_ptr<spdlog::logger> logger) {
@@ -159,10 +201,11 @@ VmWorld system_world(std::shared_ptr<spdlog::logger> logger) {
     world.clock = std::make_shared<SystemClock>();
     world.in = &std::cin;
     world.interactive = ::isatty(0) == 1;
-    world.connect = [clock = world.clock, logger](const Inventory& inventory) {
+    world.connect = [clock = world.clock, logger](const Inventory& inventory, const ConnectOptions& options) {
         std::random_device seed;
-        return connect_clusters(inventory, *clock, (std::uint64_t{seed()} << 32) | seed(), ConnectOptions{}, logger);
+        return connect_clusters(inventory, *clock, (std::uint64_t{seed()} << 32) | seed(), options, logger);
     };
+    world.handle_signals = true;
     return world;
 }
 
@@ -239,6 +282,9 @@ int run_apply(const ApplyRequest& request, CommandContext& context, VmWorld& wor
         context.err << fmt::format("dnsctl apply: {}\n", held.error().message);
         return kExitError;
     }
+    // Declared after the lock: on return the handlers go first, then the lock.
+    SignalScope signals(context, world);
+    if (saved || request.yes) signals.install();  // no confirmation to ask for: a signal stops from here on
     if (!prepare(session, "apply", context, world)) return kExitError;
 
     const auto nameservers = nameserver_zones(session.inventory());
@@ -253,6 +299,11 @@ int run_apply(const ApplyRequest& request, CommandContext& context, VmWorld& wor
             return kExitError;
         }
     }
+    auto stopped_before_applying = [&] {
+        context.err << fmt::format("dnsctl apply: stopped by {} before anything was applied\n", signals.cause());
+        return kExitError;
+    };
+    if (signals.stopped()) return stopped_before_applying();
     context.out << render_text(plan);
     if (auto why = not_applicable(plan)) {
         context.err << fmt::format("dnsctl apply: nothing applied: {}\n", *why);
@@ -264,12 +315,25 @@ int run_apply(const ApplyRequest& request, CommandContext& context, VmWorld& wor
                                    "described above.")) {
         return kExitError;
     }
+    signals.install();
+    if (signals.stopped()) return stopped_before_applying();
 
+    ExecuteOptions execute_options = world.execute;
+    execute_options.failure_budget = world.retry.max_elapsed;
+    execute_options.stop = world.stop.get_token();
     auto progress = progress_printer(context);
     for (int round = 1;; ++round) {
         context.out << "\n";
-        auto report = execute(plan, session.connections->apis(), *world.clock, *context.log, world.execute, progress);
+        auto report =
+            execute(plan, session.connections->apis(), *world.clock, *context.log, execute_options, progress);
         context.out << "\n" << render_apply_report(report);
+        if (report.stopped && !report.all_done()) {
+            context.err << fmt::format(
+                "dnsctl apply: stopped by {}: part of the plan was not applied (see the summary above). Running "
+                "apply again observes afresh and finishes what is left, waiting for tasks still running\n",
+                signals.cause());
+            return kExitError;
+        }
         if (report.count(ChangeOutcome::failed) > 0 || report.count(ChangeOutcome::skipped) > 0) {
             context.out << "\nStopped part-way. Nothing is left half-owned: run apply again to observe afresh and "
                            "finish what is left.\n";
@@ -279,6 +343,11 @@ int run_apply(const ApplyRequest& request, CommandContext& context, VmWorld& wor
 
         // Work of an earlier run was waited for: what is left needs a new plan.
         observed = observe_estate(session, context, world);
+        if (signals.stopped()) {
+            context.err << fmt::format("dnsctl apply: stopped by {} before planning what is left: run apply again\n",
+                                       signals.cause());
+            return kExitError;
+        }
         plan = make_plan(session.desired, observed, options);
         context.out << "\nWork in flight has ended; planning again:\n\n" << render_text(plan);
         if (auto why = not_applicable(plan)) {
@@ -306,6 +375,12 @@ int run_apply(const ApplyRequest& request, CommandContext& context, VmWorld& wor
     verify_options.replace.clear();
     verify_options.allow_replace = false;
     auto verify = make_plan(session.desired, observe_estate(session, context, world), verify_options);
+    if (signals.stopped()) {
+        context.err << fmt::format("dnsctl apply: every step was applied, but {} stopped the verification: run plan "
+                                   "to check\n",
+                                   signals.cause());
+        return kExitError;
+    }
     if (verify.complete() && verify.errors.empty() && !verify.has_changes()) {
         context.out << "\nVerified: observed again, the VMs match the inventory.\n";
         return kExitOk;

@@ -5,8 +5,9 @@
 // Exit codes (DESIGN §5):
 //   plan   0 success; 1 error, incomplete observation, or policy violated.
 //          With --detailed-exitcode: 0 no changes, 2 changes pending, 1 as before.
-//   apply  0 converged; 1 error, refused, or stopped part-way; 3 every step
-//          applied but observing again still shows changes.
+//   apply  0 converged; 1 error, refused, or stopped part-way (a failure, or
+//          SIGINT/SIGTERM: see VmWorld::stop); 3 every step applied but
+//          observing again still shows changes.
 #pragma once
 
 #include <filesystem>
@@ -14,6 +15,7 @@
 #include <iosfwd>
 #include <memory>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -57,12 +59,21 @@ struct ApplyRequest {
 
 // What the commands touch besides the inventory's files; tests put fakes here.
 struct VmWorld {
-    std::function<Result<std::unique_ptr<ClusterConnections>>(const Inventory&)> connect;
+    std::function<Result<std::unique_ptr<ClusterConnections>>(const Inventory&, const ConnectOptions&)> connect;
     std::shared_ptr<Clock> clock;
     std::istream* in = nullptr;  // where the confirmation is read
     bool interactive = false;    // standard input is a terminal
-    ExecuteOptions execute;
+    // Retries of transient failures; its max_elapsed is also how long an
+    // apply's polls may fail in a row (a node out of reach) before that
+    // change gives up (ExecuteOptions::failure_budget).
+    RetryPolicy retry;
+    ExecuteOptions execute;      // execute.stop and execute.failure_budget are set by apply
     int max_rounds = 3;          // apply: execute again after waiting for work in flight, at most this often
+    // Requested: apply stops part-way (starts no new step, ends its waits,
+    // reports what was done and what was not, exits 1). The real world
+    // requests it on SIGINT/SIGTERM (handle_signals); tests request it directly.
+    std::stop_source stop;
+    bool handle_signals = false;
 };
 
 // The real world: HTTPS clients per cluster, the system clock, standard input.

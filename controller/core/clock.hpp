@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <stop_token>
 
 namespace dnsctl {
 
@@ -15,6 +16,10 @@ public:
     virtual ~Clock() = default;
     virtual time_point now() = 0;
     virtual void sleep_for(duration d) = 0;
+    // Sleeps `d`, or less once `stop` is requested (SIGINT during an apply);
+    // returns whether a stop was requested. The default sleeps unless a stop
+    // is already requested: right for clocks whose sleep is instant.
+    virtual bool sleep_for_unless_stopped(duration d, const std::stop_token& stop);
     // Wall-clock seconds since the epoch (RRSIG expiry, reports).
     virtual std::int64_t unix_now() = 0;
 };
@@ -23,6 +28,7 @@ class SystemClock final : public Clock {
 public:
     time_point now() override;
     void sleep_for(duration d) override;
+    bool sleep_for_unless_stopped(duration d, const std::stop_token& stop) override;
     std::int64_t unix_now() override;
 };
 

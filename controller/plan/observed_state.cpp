@@ -10,6 +10,7 @@
 #include "plan/desired_vm.hpp"
 #include "plan/sha256.hpp"
 #include "plan/vm_attributes.hpp"
+#include "proxmox/locks.hpp"
 
 namespace dnsctl {
 
@@ -42,6 +43,43 @@ bool may_be_unfinished_clone(const ObservedVm& vm) {
     const auto& s = vm.summary;
     return s.type == "qemu" && !s.is_template && s.status == "stopped" && !vm.tagged_dnsctl() &&
            s.name.find('.') != std::string::npos;
+}
+
+// A VM locked `clone` or `create` (proxmox/locks.hpp): adds the tasks that may
+// hold the lock but list elsewhere (a clone's task lists under its source,
+// the cluster's template) to `tasks`; when none of them runs, reads the
+// config again, so that a task ending (and dropping the lock) between the
+// reads is never taken for a stale lock: a lock still in the second read
+// has no task behind it. Returns a problem when a read fails.
+std::optional<ObservationProblem> check_lock_holder(ProxmoxApi& api, const Cluster& cluster, const std::string& node,
+                                             Vmid vmid, ObservedVm& vm, std::vector<TaskSummary>& tasks) {
+    std::optional<std::string> lock = vm.summary.lock;
+    if (vm.config) {
+        if (auto it = vm.config->find("lock"); it != vm.config->end()) lock = it->second;
+    }
+    if (!lock || !lock_is_judgeable(*lock)) return std::nullopt;
+    if (*lock == "clone" && cluster.template_vmid != vmid) {
+        auto source = api.active_tasks(node, cluster.template_vmid);
+        if (!source) {
+            return ObservationProblem{
+                source.error().kind,
+                describe_failure(fmt::format("GET active tasks of template {}", cluster.template_vmid.value),
+                                 source.error())};
+        }
+        for (auto& task : *source) {
+            if (task.type == "qmclone") tasks.push_back(std::move(task));
+        }
+    }
+    if (any_task_running(tasks)) return std::nullopt;
+    auto again = api.get_config(node, vmid);
+    if (!again) {
+        if (again.error().kind == ErrorKind::not_found) return std::nullopt;  // gone meanwhile: the next read sees it
+        return ObservationProblem{again.error().kind, describe_failure(fmt::format("GET config of VM {} on {}",
+                                                                                  vmid.value, node),
+                                                                      again.error())};
+    }
+    vm.config = std::move(*again);
+    return std::nullopt;
 }
 
 }  // namespace
@@ -120,7 +158,7 @@ ClusterObservation observe_cluster(const Inventory& inventory, const Cluster& cl
     std::set<Vmid> early(inventory_vmids);
     early.insert(cluster.template_vmid);
     std::map<Vmid, std::future<Result<VmConfig>>> early_reads;
-    ProxmoxApi& once = api.single_attempt();
+    ProxmoxApi& once = api.without_retries();
     for (auto vmid : early) {
         early_reads.emplace(vmid, std::async(std::launch::async,
                                              [&once, &cluster, vmid] { return once.get_config(cluster.node, vmid); }));
@@ -258,6 +296,10 @@ ClusterObservation observe_cluster(const Inventory& inventory, const Cluster& cl
             if (!tasks) {
                 problem(tasks.error().kind,
                         describe_failure(fmt::format("GET active tasks of VM {}", vmid.value), tasks.error()));
+                return;
+            }
+            if (auto failed = check_lock_holder(api, cluster, node, vmid, vm, *tasks)) {
+                problems[index] = std::move(*failed);
                 return;
             }
             vm.active_tasks = std::move(*tasks);

@@ -32,6 +32,9 @@ struct ObservedVm {
     // containers (type lxc).
     std::optional<VmConfig> config;
     // Read when the VM is locked, or is ours and not running (work in flight).
+    // With a `clone` lock, the template's clone tasks are added (a clone's
+    // task lists under its source VMID), and when none runs the config is
+    // read again after them: a lock still there has no task behind it.
     std::optional<std::vector<TaskSummary>> active_tasks;
     // Read for stopped VMs of this estate (about to be started).
     std::optional<std::vector<CloudinitEntry>> cloudinit;
@@ -67,7 +70,7 @@ using ClusterApis = std::map<std::string, ProxmoxApi*>;
 // Reads every cluster of the inventory concurrently (one thread per cluster).
 // Per cluster, in one round trip: GET /nodes, GET /cluster/resources?type=vm
 // and the configs of the inventory's VMs and of the template on the
-// inventory's node (single attempts: ProxmoxApi::single_attempt). Then, only
+// inventory's node (single attempts: ProxmoxApi::without_retries). Then, only
 // where the listing asks for it: configs of other relevant VMs (tagged
 // dnsctl, or found on another node, or whose early read failed; up to 8 VMs
 // at once), active tasks and cloud-init (locked or stopped VMs). One round

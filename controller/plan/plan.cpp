@@ -8,6 +8,7 @@
 #include <regex>
 
 #include "plan/address.hpp"
+#include "proxmox/locks.hpp"
 
 namespace dnsctl {
 
@@ -218,11 +219,27 @@ private:
         plan_existing(desired, *cluster, *vm);
     }
 
+    // A lock that no task holds is a plan error (only an operator can clear
+    // it), never waited on: a judgeable lock (clone, create) in the config
+    // read last, and none of the tasks that could hold it running (observe
+    // reads them before that config, the template's clone tasks included).
+    static std::optional<std::string> stale_lock(const ObservedVm& vm) {
+        if (!vm.config || !vm.active_tasks) return std::nullopt;
+        auto lock = vm.config->find("lock");
+        if (lock == vm.config->end() || !lock_is_judgeable(lock->second)) return std::nullopt;
+        if (any_task_running(*vm.active_tasks)) return std::nullopt;
+        return stale_lock_message(vm.summary.node, vm.summary.vmid, lock->second);
+    }
+
     void plan_foreign(const DesiredVm& desired, const ObservedVm& vm) {
         auto description = vm.description();
         auto other = marker_estate(description);
         auto lock = lock_of(vm);
         if (!other && lock && (*lock == "clone" || *lock == "create")) {
+            if (auto stale = stale_lock(vm)) {
+                error(desired.address, *stale);
+                return;
+            }
             // A clone in flight writes its placeholder config without a
             // description: whose VM it is shows once the task ends.
             auto change = base_change(desired, vm.summary.node);
@@ -232,7 +249,8 @@ private:
                 "in-flight: VMID {} is being created by a task still running (lock: {}); apply waits for it, then "
                 "plans again (the VM is used only if it carries this estate's marker)",
                 desired.vmid.value, *lock);
-            change.steps.push_back(WaitIdleStep{vm.summary.node, desired.vmid, lock, running_tasks(vm)});
+            change.steps.push_back(
+                WaitIdleStep{vm.summary.node, desired.vmid, lock, running_tasks(vm), desired.template_vmid});
             plan_.changes.push_back(std::move(change));
             return;
         }
@@ -370,6 +388,10 @@ private:
         const bool stopped = vm.summary.status == "stopped";
 
         if (before != after && (vm.in_flight() || (!running && !stopped))) {
+            if (auto stale = stale_lock(vm)) {
+                error(desired.address, *stale);
+                return;
+            }
             auto lock = lock_of(vm);
             auto tasks = running_tasks(vm);
             std::vector<std::string> what;
@@ -381,7 +403,7 @@ private:
             change.action_reason = "wait_because_in_flight";
             change.reason = fmt::format("in-flight: {}; apply waits for it to finish, then plans again",
                                         join(what, ", "));
-            change.steps.push_back(WaitIdleStep{node, desired.vmid, lock, tasks});
+            change.steps.push_back(WaitIdleStep{node, desired.vmid, lock, tasks, desired.template_vmid});
             plan_.changes.push_back(std::move(change));
             return;
         }

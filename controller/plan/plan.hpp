@@ -94,6 +94,9 @@ struct WaitIdleStep {         // work from an earlier run is in flight: wait unt
     Vmid vmid;
     std::optional<std::string> lock;
     std::vector<std::string> tasks;  // UPIDs
+    // The template a `lock: clone` would come from: a clone's task lists under
+    // its source VMID, so with none running there either the lock is stale.
+    std::optional<Vmid> clone_source;
 };
 
 using Step = std::variant<CloneStep, WaitTaskStep, ConfirmUnlockedStep, ConfigureStep, VerifyCloudinitStep,

@@ -123,12 +123,13 @@ public:
     // Guest agent: reads a file inside a running VM (an authenticated channel).
     virtual Result<std::string> agent_file_read(const std::string& node, Vmid vmid, const std::string& path) = 0;
 
-    // The same cluster without any retrying decorator: each call is one
-    // attempt. For reads whose answer may turn out not to be needed (observe
-    // reads the inventory's VMs before the listing says where they are): a
-    // failure there costs no backoff, the read is simply made again, with
-    // retries, once it is known to matter.
-    virtual ProxmoxApi& single_attempt() { return *this; }
+    // The same cluster without a retrying decorator: each call is one attempt.
+    // For poll loops, which repeat their calls themselves within their own
+    // deadline and failure budget (a poll retried below them would overshoot
+    // both), and for reads whose answer may turn out not to be needed (observe
+    // reads the inventory's VMs before the listing says where they are: a
+    // failure there costs no backoff). Default: this API.
+    virtual ProxmoxApi& without_retries() { return *this; }
 };
 
 // The node that runs (and must be polled for) a task: the UPID's second field.

@@ -44,8 +44,13 @@ RetryDecision decide_retry(const RetryPolicy& policy, const Error& error, int fa
 }
 
 RetryingProxmoxApi::RetryingProxmoxApi(ProxmoxApi& inner, Clock& clock, UnitRandom random, RetryPolicy policy,
-                                       std::shared_ptr<spdlog::logger> logger)
-    : inner_(inner), clock_(clock), random_(std::move(random)), policy_(policy), logger_(std::move(logger)) {}
+                                       std::shared_ptr<spdlog::logger> logger, std::stop_token stop)
+    : inner_(inner),
+      clock_(clock),
+      random_(std::move(random)),
+      policy_(policy),
+      logger_(std::move(logger)),
+      stop_(std::move(stop)) {}
 
 double RetryingProxmoxApi::next_random() {
     std::lock_guard lock(random_mutex_);
@@ -59,6 +64,7 @@ Result<T> RetryingProxmoxApi::with_retries(std::string_view what, Call&& call) {
         Result<T> result = call();
         if (result) return result;
         auto decision = decide_retry(policy_, result.error(), failed, clock_.now() - started, next_random());
+        if (decision.retry && stop_.stop_requested()) decision = {false, {}, "not retried: stopping"};
         if (!decision.retry) {
             if (decision.reason.empty()) return result;
             Error error = result.error();
@@ -69,7 +75,11 @@ Result<T> RetryingProxmoxApi::with_retries(std::string_view what, Call&& call) {
             logger_->warn("{}: attempt {} failed, retrying in {:.1f}s: {}", what, failed, seconds(decision.after),
                           result.error().message);
         }
-        clock_.sleep_for(decision.after);
+        if (clock_.sleep_for_unless_stopped(decision.after, stop_)) {
+            Error error = result.error();
+            error.message += " (not retried: stopping)";
+            return std::unexpected(std::move(error));
+        }
     }
 }
 

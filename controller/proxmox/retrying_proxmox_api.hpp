@@ -5,6 +5,9 @@
 // Never repeated: errors of any other kind (an unrecognised 500 on a mutating
 // call is `internal`, so it is never repeated), and errors with maybe_applied
 // set (the request may have taken effect: the caller re-observes first).
+// Nothing is repeated either once a stop is requested (SIGINT during an
+// apply): a backoff wait ends at once and the last error is returned.
+// Poll loops use without_retries(): they are the retry themselves.
 // The decision itself is a pure function returning data, in the spirit of
 // controller-runtime's RequeueAfter.
 #pragma once
@@ -15,6 +18,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <stop_token>
 #include <string>
 
 #include "core/clock.hpp"
@@ -54,7 +58,7 @@ class RetryingProxmoxApi final : public ProxmoxApi {
 public:
     // `inner` and `clock` must outlive this object. `logger` may be null.
     RetryingProxmoxApi(ProxmoxApi& inner, Clock& clock, UnitRandom random, RetryPolicy policy = {},
-                       std::shared_ptr<spdlog::logger> logger = nullptr);
+                       std::shared_ptr<spdlog::logger> logger = nullptr, std::stop_token stop = {});
 
     Result<std::vector<NodeSummary>> list_nodes() override;
     Result<std::vector<VmSummary>> list_vms() override;
@@ -76,7 +80,7 @@ public:
 
     Result<std::string> agent_file_read(const std::string& node, Vmid vmid, const std::string& path) override;
 
-    ProxmoxApi& single_attempt() override { return inner_.single_attempt(); }
+    ProxmoxApi& without_retries() override { return inner_.without_retries(); }
 
 private:
     template <class T, class Call>
@@ -89,6 +93,7 @@ private:
     UnitRandom random_;
     RetryPolicy policy_;
     std::shared_ptr<spdlog::logger> logger_;
+    std::stop_token stop_;
 };
 
 }  // namespace dnsctl

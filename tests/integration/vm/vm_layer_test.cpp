@@ -4,190 +4,16 @@
 #include <catch2/catch.hpp>
 #include <fmt/format.h>
 
-#include <stdlib.h>
+#include <signal.h>
 
-#include <fstream>
-#include <map>
-#include <optional>
-#include <sstream>
+#include <chrono>
+#include <thread>
 
-#include "core/secret.hpp"
-#include "dnsctl_run.hpp"
-#include "proxmox/cpprest_proxmox_api.hpp"
-#include "pvesim_process.hpp"
+#include "sim_estate.hpp"
 
 using namespace dnsctl;
 using namespace dnsctl::vm_test;
-using pvesim::harness::PveSimProcess;
-using pvesim::harness::StartOptions;
-namespace fs = std::filesystem;
-
-namespace {
-
-const std::map<std::string, int> kExamplePorts = {{"th2", 18006}, {"pa4", 18007}, {"pa5", 18008}, {"pa3", 18009}};
-const std::map<std::string, std::string> kNodes = {
-    {"th2", "pve-th2-1"}, {"pa4", "pve-pa4-1"}, {"pa5", "pve-pa5-1"}, {"pa3", "pve-pa3-1"}};
-const std::map<std::string, std::vector<int>> kVmids = {
-    {"th2", {5301}}, {"pa4", {5302}}, {"pa5", {5300, 5303}}, {"pa3", {5304}}};
-
-constexpr const char* kDnsctlKey =
-    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDnsctlIntegrationTestKey00000000000000000000 dnsctl@sim";
-
-std::string slurp(const fs::path& path) {
-    std::ifstream in(path);
-    std::stringstream out;
-    out << in.rdbuf();
-    return out.str();
-}
-
-void replace_all(std::string& text, const std::string& from, const std::string& to) {
-    REQUIRE(text.find(from) != std::string::npos);
-    for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
-        text.replace(at, from.size(), to);
-    }
-}
-
-// A temporary folder with pve-sim running in it, and the example inventory
-// pointed at that pve-sim.
-class SimEstate {
-public:
-    SimEstate() {
-        std::string pattern = (fs::temp_directory_path() / "dnsctl-vm-XXXXXX").string();
-        REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-        dir_ = pattern;
-        StartOptions options;
-        options.config = fs::path(DNSCTL_EXAMPLES_SIM) / "pve-sim.yaml";
-        options.state_dir = dir_ / "pve-sim";
-        auto sim = PveSimProcess::start(options);
-        INFO((sim ? "" : sim.error().message));
-        REQUIRE(sim);
-        sim_.emplace(std::move(*sim));
-        // Short task durations: the tests exercise the ordering, not the waiting.
-        for (const auto& [cluster, port] : kExamplePorts) {
-            REQUIRE(sim_->admin("PUT", fmt::format("/clusters/{}/timing", cluster),
-                                {{"clone_ms", 300},
-                                 {"start_ms", 100},
-                                 {"shutdown_ms", 200},
-                                 {"stop_ms", 50},
-                                 {"resize_ms", 50},
-                                 {"destroy_ms", 50},
-                                 {"config_lock_wait_ms", 300}}));
-        }
-        for (const auto& [cluster, port] : kExamplePorts) {
-            auto secret = slurp(fs::path(DNSCTL_EXAMPLES_SIM) / "secrets" / (cluster + "-dnsctl.token"));
-            while (!secret.empty() && secret.back() == '\n') secret.pop_back();
-            REQUIRE_FALSE(secret.empty());
-            secrets_[cluster] = secret;
-        }
-        fs::create_directories(dir_ / ".dnsctl");
-        std::ofstream(dir_ / ".dnsctl/id_ed25519.pub") << kDnsctlKey << "\n";
-        write_inventory({});
-    }
-    ~SimEstate() {
-        if (sim_) sim_->stop();
-        std::error_code ec;
-        fs::remove_all(dir_, ec);
-    }
-    SimEstate(const SimEstate&) = delete;
-    SimEstate& operator=(const SimEstate&) = delete;
-
-    PveSimProcess& sim() { return *sim_; }
-    [[nodiscard]] fs::path inventory() const { return dir_ / "inventory.yaml"; }
-
-    // The example inventory with this pve-sim's URLs, pins and files;
-    // `edits` replace text after that.
-    void write_inventory(const std::vector<std::pair<std::string, std::string>>& edits) {
-        auto text = slurp(fs::path(DNSCTL_EXAMPLES_SIM) / "inventory.yaml");
-        for (const auto& [cluster, port] : kExamplePorts) {
-            const auto& endpoint = sim_->clusters().at(cluster);
-            replace_all(text, fmt::format("https://127.0.0.1:{}", port), endpoint.url);
-            replace_all(text, fmt::format("fingerprint_file: .pve-sim/{}.fingerprint", cluster),
-                        "fingerprint_file: " + endpoint.fingerprint_file.string());
-        }
-        replace_all(text, "file:secrets/", std::string("file:") + DNSCTL_EXAMPLES_SIM + "/secrets/");
-        replace_all(text, "../../inventory/zones/", std::string(DNSCTL_REFERENCE_ZONES) + "/");
-        for (const auto& [from, to] : edits) replace_all(text, from, to);
-        std::ofstream(inventory()) << text;
-    }
-
-    // Runs dnsctl; every run is also checked to print no token secret.
-    CommandResult dnsctl(std::vector<std::string> args) {
-        auto result = run_dnsctl(args, dir_);
-        for (const auto& [cluster, secret] : secrets_) {
-            CHECK(result.out.find(secret) == std::string::npos);
-            CHECK(result.err.find(secret) == std::string::npos);
-        }
-        return result;
-    }
-    CommandResult plan(std::vector<std::string> extra = {}) {
-        std::vector<std::string> args{"plan", inventory().string()};
-        args.insert(args.end(), extra.begin(), extra.end());
-        return dnsctl(args);
-    }
-    CommandResult apply_yes() { return dnsctl({"apply", inventory().string(), "--yes"}); }
-
-    void converge() {
-        auto applied = apply_yes();
-        INFO(applied.both());
-        REQUIRE(applied.exit_code == 0);
-    }
-
-    // A client of our own to act behind dnsctl's back.
-    std::unique_ptr<CpprestProxmoxApi> client(const std::string& cluster) {
-        const auto& endpoint = sim_->clusters().at(cluster);
-        CpprestProxmoxApiConfig config;
-        config.base_url = endpoint.url;
-        config.token_id = "dnsctl@pve!dnsctl";
-        config.token_secret = Secret(secrets_.at(cluster));
-        config.fingerprint_sha256 = endpoint.fingerprint;
-        auto api = CpprestProxmoxApi::open(config);
-        REQUIRE(api);
-        return std::move(*api);
-    }
-
-    // VMIDs per cluster as pve-sim holds them (admin API), and the
-    // descriptions of the VMs.
-    std::map<std::string, std::vector<int>> vmids(std::map<int, std::string>* descriptions = nullptr) {
-        auto state = sim_->admin("GET", "/state");
-        REQUIRE(state);
-        std::map<std::string, std::vector<int>> out;
-        for (const auto& [cluster, body] : (*state)["clusters"].items()) {
-            for (const auto& vm : body["vms"]) {
-                int vmid = vm["vmid"].get<int>();
-                out[cluster].push_back(vmid);
-                if (descriptions != nullptr && vm["config"].contains("description")) {
-                    (*descriptions)[vmid] = vm["config"]["description"].get<std::string>();
-                }
-            }
-            std::sort(out[cluster].begin(), out[cluster].end());
-        }
-        return out;
-    }
-
-    void expect_exactly_the_estate() {
-        std::map<int, std::string> descriptions;
-        auto held = vmids(&descriptions);
-        for (const auto& [cluster, ours] : kVmids) {
-            std::vector<int> expected = ours;
-            expected.push_back(9000);
-            std::sort(expected.begin(), expected.end());
-            CHECK(held[cluster] == expected);
-            for (int vmid : ours) {
-                INFO(cluster << "/" << vmid);
-                CHECK(descriptions[vmid].rfind("managed-by: dnsctl estate=rdem-systems-sim\n", 0) == 0);
-            }
-        }
-    }
-
-private:
-    fs::path dir_;
-    std::optional<PveSimProcess> sim_;
-    std::map<std::string, std::string> secrets_;  // cluster -> dnsctl's token secret
-};
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
-}  // namespace
+using namespace std::chrono_literals;
 
 TEST_CASE("plan shows the five VMs to add on empty clusters, apply creates them, plan then shows no changes") {
     SimEstate estate;
@@ -353,4 +179,100 @@ TEST_CASE("apply without --yes and without a terminal refuses and changes nothin
     CHECK(refused.exit_code == 1);
     CHECK(contains(refused.err, "standard input is not a terminal"));
     CHECK(estate.vmids()["pa3"] == std::vector<int>{9000});
+}
+
+namespace {
+
+// Polls (real time: this is an integration test) until `ready` or `limit`.
+template <class Ready>
+bool eventually(Ready&& ready, std::chrono::milliseconds limit = 20s) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!ready()) {
+        if (std::chrono::steady_clock::now() >= deadline) return false;
+        std::this_thread::sleep_for(20ms);
+    }
+    return true;
+}
+
+}  // namespace
+
+TEST_CASE("SIGINT during apply stops part-way, prints what was done and what was not, exits 1, and the next apply "
+          "converges") {
+    SimEstate estate;
+    estate.set_timing("pa3", {{"clone_ms", 8000}});  // pa3's clone is still running when the signal comes
+    auto apply = estate.dnsctl_in_background({"apply", estate.inventory().string(), "--yes"});
+    REQUIRE(eventually([&] { return estate.task_running("pa3", "qmclone"); }));
+    // The other clusters' VMs are created meanwhile (pa3's clone holds nothing up).
+    REQUIRE(eventually([&] {
+        auto held = estate.vmids();
+        return held["th2"].size() == 2 && held["pa4"].size() == 2 && held["pa5"].size() == 3;
+    }));
+    const auto signalled = std::chrono::steady_clock::now();
+    apply->signal(SIGINT);
+    auto result = apply->wait_for(10s);
+    REQUIRE(result);
+    const auto took = std::chrono::steady_clock::now() - signalled;
+    INFO(result->both());
+    estate.check_no_secret(*result);
+    CHECK(result->exit_code == 1);
+    CHECK(took < 5s);  // the clone task is not waited for
+    CHECK(contains(result->err, "SIGINT received: stopping"));
+    CHECK(contains(result->err, "Another SIGINT exits at once"));
+    CHECK(contains(result->err, "dnsctl apply: stopped by SIGINT: part of the plan was not applied"));
+    CHECK(contains(result->out, "Apply summary:"));
+    CHECK(contains(result->out, "interrupted  vm[pa3/5304]"));
+    CHECK(contains(result->out, "may still be running"));
+    CHECK(contains(result->out, "Stopped on request"));
+    CHECK_FALSE(contains(result->out, "Verified"));
+    CHECK(estate.task_running("pa3", "qmclone"));  // left running, not cut
+
+    // The run lock is free; the next apply waits for the clone, then finishes.
+    estate.set_timing("pa3", short_timing());
+    auto again = estate.apply_yes();
+    INFO(again.both());
+    CHECK(again.exit_code == 0);
+    estate.expect_exactly_the_estate();
+    CHECK(estate.plan({"--detailed-exitcode"}).exit_code == 0);
+}
+
+TEST_CASE("a clone lock left behind by a pve-sim restart mid-clone is reported as stale, never waited on") {
+    SimEstate estate;
+    estate.set_timing("pa3", {{"clone_ms", 60000}});
+    auto apply = estate.dnsctl_in_background({"apply", estate.inventory().string(), "--yes"});
+    REQUIRE(eventually([&] { return estate.task_running("pa3", "qmclone"); }));
+    // The other clusters' VMs are up (their clones would be cut off too).
+    REQUIRE(eventually([&] {
+        return estate.vm_running("th2", 5301) && estate.vm_running("pa4", 5302) && estate.vm_running("pa5", 5300) &&
+               estate.vm_running("pa5", 5303);
+    }));
+    apply->signal(SIGKILL);
+    REQUIRE(apply->wait_for(10s));
+    estate.restart_sim();  // the clone task does not survive; lock: clone stays on VM 5304
+    estate.set_timing("pa3", short_timing());
+
+    auto plan = estate.plan();
+    INFO(plan.both());
+    CHECK(plan.exit_code == 1);
+    CHECK(contains(plan.out, "stale lock: VM 5304 on node pve-pa3-1 is locked (clone) but no task is running for it"));
+    CHECK(contains(plan.out, "qm unlock 5304"));
+    CHECK_FALSE(contains(plan.out, "work in flight"));
+
+    const auto began = std::chrono::steady_clock::now();
+    auto refused = estate.apply_yes();
+    INFO(refused.both());
+    CHECK(refused.exit_code == 1);
+    CHECK(std::chrono::steady_clock::now() - began < 30s);
+    CHECK(contains(refused.out + refused.err, "stale lock"));
+
+    // What the message says to do (`qm unlock`, then `qm destroy` of the
+    // half-made VM), done through the API; then apply converges.
+    REQUIRE(estate.sim().admin("POST", "/clusters/pa3/vms/5304/lock", {{"lock", ""}}));
+    auto api = estate.client("pa3");
+    auto destroyed = api->destroy("pve-pa3-1", Vmid{5304});
+    REQUIRE(destroyed);
+    REQUIRE(eventually([&] { return estate.vmids()["pa3"] == std::vector<int>{9000}; }));
+    auto converged = estate.apply_yes();
+    INFO(converged.both());
+    CHECK(converged.exit_code == 0);
+    estate.expect_exactly_the_estate();
 }

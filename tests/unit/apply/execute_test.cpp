@@ -1,8 +1,11 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <set>
+#include <stop_token>
 
 #include "apply/execute.hpp"
 #include "unit/apply/apply_fakes.hpp"
@@ -100,10 +103,7 @@ TEST_CASE("execute: creates the reference estate, then make_plan shows no change
     }
     CHECK(report.all_done());
     CHECK_FALSE(report.replan_needed());
-    // The primary first: all of its steps before anything else starts.
-    REQUIRE_FALSE(run.events.empty());
-    CHECK(run.events.front().address == "vm[pa5/110]");
-    CHECK(run.finished_before("vm[pa5/110]", kNameservers));
+    CHECK_FALSE(report.stopped);
     // One started and one done event per step.
     CHECK(run.events.size() == 2 * 5 * 9);
 
@@ -444,4 +444,302 @@ TEST_CASE("format_progress: one line per step with elapsed times", "[apply]") {
     event.detail = "VM 101 already exists";
     CHECK(format_progress(event) == "[   12.3s] vm[th2/101] 1/9 clone template 9000 on pve-th2 as VM 101 (full "
                                     "clone): FAILED after 0.4s: VM 101 already exists");
+}
+
+namespace {
+
+// Whether every listed VM of the estate exists and runs.
+bool all_running(Estate& estate, const std::vector<std::pair<const char*, Vmid>>& vms) {
+    return std::all_of(vms.begin(), vms.end(), [&](const auto& entry) {
+        auto vm = estate.cluster(entry.first).vm(entry.second);
+        return vm && vm->status == "running";
+    });
+}
+
+const std::vector<std::pair<const char*, Vmid>> kOtherClusters = {
+    {"th2", Vmid{101}}, {"pa4", Vmid{102}}, {"pa3", Vmid{104}}};
+
+}  // namespace
+
+TEST_CASE("execute: the primary's creation does not hold up the other clusters' creations", "[apply]") {
+    Estate estate;
+    Run run(estate);
+    // The primary's clone (and pa5's other one) keeps running until every
+    // other cluster's VM has been created and started.
+    run.api("pa5").hold_clone_tasks = true;
+    run.clock.on_sleep = [&] {
+        if (all_running(estate, kOtherClusters)) run.api("pa5").hold_clone_tasks = false;
+    };
+    auto report = run.execute(estate.plan());
+    INFO(render_apply_report(report));
+    CHECK(report.all_done());
+    CHECK(report.find("vm[pa5/110]")->outcome == ChangeOutcome::ok);
+    // The others started before the primary's change ended.
+    CHECK_FALSE(run.finished_before("vm[pa5/110]", {"vm[th2/101]", "vm[pa4/102]", "vm[pa3/104]"}));
+    // Before the clone deadline (the shared fake clock runs as fast as the
+    // threads poll: only the deadline is a fixed bound).
+    CHECK(report.elapsed < std::chrono::minutes(30));
+    CHECK_FALSE(estate.plan().has_changes());
+}
+
+TEST_CASE("execute: a node lost mid-apply ends its cluster's changes within the retry budget, the others finish",
+          "[apply]") {
+    Estate estate;
+    Run run(estate);
+    run.options.failure_budget = std::chrono::minutes(2);
+    // pa5's node (the primary's) goes away once its first clone has started.
+    run.api("pa5").hold_clone_tasks = true;
+    run.clock.on_sleep = [&] {
+        if (estate.cluster("pa5").calls(ProxmoxMethod::clone) > 0) estate.cluster("pa5").set_node_reachable("pve-pa5", false);
+    };
+    auto report = run.execute(estate.plan());
+    INFO(render_apply_report(report));
+    for (const auto* address : {"vm[th2/101]", "vm[pa4/102]", "vm[pa3/104]"}) {
+        INFO(address);
+        CHECK(report.find(address)->outcome == ChangeOutcome::ok);
+    }
+    // Whichever pa5 clone got the node's clone slot first lost its task's
+    // node after the retry budget; the other is not tried (a second budget
+    // on the same node would only make the run longer).
+    std::multiset<ChangeOutcome> outcomes;
+    for (const auto* address : {"vm[pa5/110]", "vm[pa5/103]"}) {
+        INFO(address);
+        const auto* lost = report.find(address);
+        outcomes.insert(lost->outcome);
+        if (lost->outcome == ChangeOutcome::failed) {
+            REQUIRE(lost->error);
+            CHECK_THAT(lost->error->message, Catch::Contains("step 2/9 (wait_task): task UPID:pve-pa5:"));
+            CHECK_THAT(lost->error->message, Catch::Contains("node pve-pa5 did not answer for 120s"));
+            CHECK_THAT(lost->error->message, Catch::Contains("595 No route to host"));
+            CHECK(lost->error->maybe_applied);
+        } else {
+            CHECK_THAT(lost->skipped_because,
+                       Catch::StartsWith("not started: node pve-pa5 of cluster pa5 is out of reach"));
+        }
+    }
+    CHECK(outcomes == std::multiset<ChangeOutcome>{ChangeOutcome::failed, ChangeOutcome::skipped});
+    // Within the retry budget (and some), far from the 30-minute clone deadline.
+    CHECK(report.elapsed <= std::chrono::minutes(3));
+
+    // The node comes back: the next run finishes pa5 without duplicates.
+    run.clock.on_sleep = nullptr;
+    run.api("pa5").hold_clone_tasks = false;
+    estate.cluster("pa5").set_node_reachable("pve-pa5", true);
+    auto again = run.execute(estate.plan());
+    INFO(render_apply_report(again));
+    CHECK(again.all_done());
+    CHECK_FALSE(estate.plan().has_changes());
+    CHECK(vmids_of(estate.cluster("pa5")) == std::vector<Vmid>{Vmid{103}, Vmid{110}, Vmid{9000}});
+}
+
+TEST_CASE("execute: at most parallel_changes changes are under way, and every cluster gets its turn", "[apply]") {
+    Estate estate;
+    // Two more nameservers on pa3, first in plan order after the primary.
+    auto extra = estate.inventory.nameservers[3];
+    auto& nameservers = estate.inventory.nameservers;
+    extra.fqdn = DnsName::parse("ns-extra.rdem-systems.net").value();
+    extra.vmid = Vmid{105};
+    nameservers.insert(nameservers.begin(), extra);
+    extra.fqdn = DnsName::parse("ns-extra2.rdem-systems.net").value();
+    extra.vmid = Vmid{106};
+    nameservers.insert(nameservers.begin() + 1, extra);
+    auto plan = estate.plan();
+    REQUIRE(plan.summary().add == 7);
+    REQUIRE(plan.changes[1].address == "vm[pa3/105]");
+
+    Run run(estate);
+    run.options.parallel_changes = 2;
+    // Every clone task runs for a few polls, so changes overlap in time
+    // (the fakes answer at once otherwise).
+    for (const auto* cluster : {"th2", "pa4", "pa5", "pa3"}) run.api(cluster).clone_polls = 4;
+    // pa3's clones hang until every other cluster is done: a pool that took
+    // changes in plan order would spend both workers on pa3 and wait there
+    // until the clone deadline.
+    run.api("pa3").hold_clone_tasks = true;
+    run.clock.on_sleep = [&] {
+        if (all_running(estate, {{"pa5", Vmid{110}}, {"th2", Vmid{101}}, {"pa4", Vmid{102}}, {"pa5", Vmid{103}}})) {
+            run.api("pa3").hold_clone_tasks = false;
+        }
+    };
+    auto report = run.execute(plan);
+    INFO(render_apply_report(report));
+    CHECK(report.all_done());
+    // Before the clone deadline (the shared fake clock runs as fast as the
+    // threads poll: only the deadline is a fixed bound).
+    CHECK(report.elapsed < std::chrono::minutes(30));
+
+    // Changes under way at once, from the progress events.
+    std::map<std::string, std::size_t> last_event;
+    for (std::size_t i = 0; i < run.events.size(); ++i) last_event[run.events[i].address] = i;
+    std::set<std::string> under_way;
+    std::size_t most = 0;
+    for (std::size_t i = 0; i < run.events.size(); ++i) {
+        under_way.insert(run.events[i].address);
+        most = std::max(most, under_way.size());
+        if (last_event[run.events[i].address] == i) under_way.erase(run.events[i].address);
+    }
+    CHECK(most == 2);
+    CHECK_FALSE(estate.plan().has_changes());
+}
+
+TEST_CASE("execute: a stop request starts no new step, does not wait for tasks, and reports what was done",
+          "[apply]") {
+    Estate estate;
+    Run run(estate);
+    std::stop_source stop;
+    run.options.stop = stop.get_token();
+    // pa3's clone keeps running; once every other VM is up, the operator
+    // presses Ctrl-C.
+    run.api("pa3").hold_clone_tasks = true;
+    run.clock.on_sleep = [&] {
+        if (all_running(estate, {{"pa5", Vmid{110}}, {"th2", Vmid{101}}, {"pa4", Vmid{102}}, {"pa5", Vmid{103}}})) {
+            stop.request_stop();
+        }
+    };
+    auto report = run.execute(estate.plan());
+    auto summary = render_apply_report(report);
+    INFO(summary);
+    CHECK(report.stopped);
+    CHECK(report.count(ChangeOutcome::ok) == 4);
+    const auto* cut = report.find("vm[pa3/104]");
+    CHECK(cut->outcome == ChangeOutcome::interrupted);
+    CHECK(cut->steps_done == 1);  // the clone request; its task was not waited for
+    REQUIRE(cut->error);
+    CHECK_THAT(cut->error->message, Catch::Contains("step 2/9 (wait_task)"));
+    CHECK_THAT(cut->error->message, Catch::Contains("not waited for: apply is stopping"));
+    CHECK_THAT(cut->error->message, Catch::Contains("may still be running"));
+    CHECK(estate.cluster("pa3").calls(ProxmoxMethod::update_config) == 0);  // no step after the stop
+    CHECK(report.replan_needed());
+    CHECK_THAT(summary, Catch::Contains("interrupted  vm[pa3/104]"));
+    CHECK_THAT(summary, Catch::Contains("Apply: 4 ok, 0 failed, 0 skipped, 0 waited for, 1 interrupted"));
+    CHECK_THAT(summary, Catch::Contains("Stopped on request"));
+    // Before the clone deadline (the shared fake clock runs as fast as the
+    // threads poll: only the deadline is a fixed bound).
+    CHECK(report.elapsed < std::chrono::minutes(30));
+
+    // The next run finishes the VM (the clone had happened) without a duplicate.
+    run.clock.on_sleep = nullptr;
+    run.api("pa3").hold_clone_tasks = false;
+    run.options.stop = {};
+    auto replan = estate.plan();
+    CHECK(replan.find("vm[pa3/104]")->action_reason == "update_because_unfinished");
+    CHECK(run.execute(replan).all_done());
+    CHECK_FALSE(estate.plan().has_changes());
+    CHECK(vmids_of(estate.cluster("pa3")) == std::vector<Vmid>{Vmid{104}, Vmid{9000}});
+}
+
+TEST_CASE("execute: a stop between steps stops before the next one, and unstarted changes are skipped", "[apply]") {
+    Estate estate;
+    converge(estate);
+    for (auto& ns : estate.inventory.nameservers) ns.resources.cores = 4;  // four one-at-a-time restarts
+    auto plan = estate.plan();
+    Run run(estate);
+    std::stop_source stop;
+    run.options.stop = stop.get_token();
+    // Stop as th2's VM is configured (step 2 of shutdown, wait, configure, …).
+    run.api("th2").before = [&](std::string_view method, Vmid) -> std::optional<Error> {
+        if (method == "update_config") stop.request_stop();
+        return std::nullopt;
+    };
+    auto report = run.execute(plan);
+    INFO(render_apply_report(report));
+    const auto* cut = report.find("vm[th2/101]");
+    CHECK(cut->outcome == ChangeOutcome::interrupted);
+    CHECK(cut->steps_done == 3);  // shutdown, its wait, and the configure in flight got its answer
+    CHECK_THAT(cut->error->message, Catch::StartsWith("stopped before step 4/"));
+    CHECK_THAT(cut->error->message, Catch::Contains("stays stopped (out of service) until the next apply starts it"));
+    for (const auto* address : {"vm[pa4/102]", "vm[pa5/103]", "vm[pa3/104]"}) {
+        INFO(address);
+        CHECK(report.find(address)->outcome == ChangeOutcome::skipped);
+        CHECK(report.find(address)->skipped_because == "not started: apply was stopped (SIGINT/SIGTERM)");
+    }
+    CHECK(estate.cluster("pa4").calls(ProxmoxMethod::shutdown) == 0);
+}
+
+TEST_CASE("execute: a stop requested before execute starts nothing", "[apply]") {
+    Estate estate;
+    Run run(estate);
+    std::stop_source stop;
+    stop.request_stop();
+    run.options.stop = stop.get_token();
+    auto report = run.execute(estate.plan());
+    CHECK(report.stopped);
+    CHECK(run.events.empty());
+    CHECK(report.count(ChangeOutcome::skipped) == 5);
+    for (auto& [name, api] : estate.clusters) CHECK(api->calls(ProxmoxMethod::clone) == 0);
+}
+
+TEST_CASE("execute: a change waiting for a clone slot when apply stops is skipped, not started", "[apply]") {
+    Estate estate;
+    auto extra = estate.inventory.nameservers[3];
+    extra.fqdn = DnsName::parse("ns-extra.rdem-systems.net").value();
+    extra.vmid = Vmid{105};
+    estate.inventory.nameservers.push_back(extra);
+    auto plan = estate.plan();
+    Run run(estate);
+    std::stop_source stop;
+    run.options.stop = stop.get_token();
+    run.api("pa3").hold_clone_tasks = true;  // 104's clone holds pa3's only clone slot
+    run.clock.on_sleep = [&] {
+        if (all_running(estate, {{"pa5", Vmid{110}}, {"th2", Vmid{101}}, {"pa4", Vmid{102}}, {"pa5", Vmid{103}}})) {
+            stop.request_stop();
+        }
+    };
+    auto report = run.execute(plan);
+    INFO(render_apply_report(report));
+    // Whichever of the two got the slot was cut while its clone ran; the
+    // other never sent anything.
+    std::multiset<ChangeOutcome> outcomes = {report.find("vm[pa3/104]")->outcome,
+                                             report.find("vm[pa3/105]")->outcome};
+    CHECK(outcomes == std::multiset<ChangeOutcome>{ChangeOutcome::skipped, ChangeOutcome::interrupted});
+    CHECK(estate.cluster("pa3").calls(ProxmoxMethod::clone) == 1);
+}
+
+TEST_CASE("execute: a clone lock left without a task ends the wait with what to do, not at the deadline",
+          "[apply]") {
+    Estate estate;
+    auto& pa3 = estate.cluster("pa3");
+    pa3.set_clone_in_flight(true);
+    auto first = estate.plan();
+    const auto& clone = std::get<CloneStep>(first.find("vm[pa3/104]")->steps[0]);
+    REQUIRE(pa3.clone(clone.node, clone.source, clone.request));  // an earlier run's clone, still running
+    auto plan = estate.plan();
+    REQUIRE(plan.find("vm[pa3/104]")->has(Action::wait));
+
+    // Then the API restarts: the task is gone, the lock stays.
+    Run run(estate);
+    pa3.finish_tasks();
+    run.api("pa3").keep_locked(Vmid{104}, "clone");
+    auto report = run.execute(plan);
+    const auto* change = report.find("vm[pa3/104]");
+    INFO(render_apply_report(report));
+    CHECK(change->outcome == ChangeOutcome::failed);
+    REQUIRE(change->error);
+    CHECK(change->error->kind == ErrorKind::conflict);
+    CHECK_THAT(change->error->message, Catch::Contains("stale lock: VM 104 on node pve-pa3 is locked (clone)"));
+    CHECK_THAT(change->error->message, Catch::Contains("qm unlock 104"));
+    CHECK(report.elapsed < std::chrono::minutes(10));  // not the 30-minute wait
+}
+
+TEST_CASE("execute: a lock that belongs to a running clone of the template is waited for, not called stale",
+          "[apply]") {
+    Estate estate;
+    auto& pa3 = estate.cluster("pa3");
+    pa3.set_clone_in_flight(true);
+    auto first = estate.plan();
+    const auto& clone = std::get<CloneStep>(first.find("vm[pa3/104]")->steps[0]);
+    REQUIRE(pa3.clone(clone.node, clone.source, clone.request));
+    auto plan = estate.plan();
+    const auto* change = plan.find("vm[pa3/104]");
+    REQUIRE(change->has(Action::wait));
+    CHECK(std::get<WaitIdleStep>(change->steps[0]).clone_source == Vmid{9000});
+
+    Run run(estate);
+    int polls = 0;
+    run.clock.on_sleep = [&] {
+        if (++polls == 6) pa3.finish_tasks();
+    };
+    auto report = run.execute(plan);
+    INFO(render_apply_report(report));
+    CHECK(report.find("vm[pa3/104]")->outcome == ChangeOutcome::waited);
 }

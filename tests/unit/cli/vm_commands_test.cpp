@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <stop_token>
 
 #include "cli/vm_commands.hpp"
 #include "state/run_lock.hpp"
@@ -86,7 +87,7 @@ struct Setup {
         }
         world.clock = clock;
         world.in = &in;
-        world.connect = [this](const Inventory&) -> Result<std::unique_ptr<ClusterConnections>> {
+        world.connect = [this](const Inventory&, const ConnectOptions&) -> Result<std::unique_ptr<ClusterConnections>> {
             ClusterApis apis;
             for (auto& [name, api] : watched) apis[name] = api.get();
             return std::make_unique<ClusterConnections>(apis);
@@ -371,4 +372,56 @@ TEST_CASE("apply: a clone of an earlier run still in flight is waited for, then 
     CHECK_THAT(s.out.str(), Catch::Contains("Verified"));
     CHECK(pa3.calls(ProxmoxMethod::clone) == 1);
     CHECK(pa3.vmids() == std::set<Vmid>{Vmid{5304}, Vmid{9000}});
+}
+
+TEST_CASE("apply: a stop request mid-apply prints what was done and what was not, exits 1, releases the run lock",
+          "[cli][apply]") {
+    Setup s("stopped");
+    // pa3's clone keeps running; the stop comes once its clone was sent.
+    s.watched.at("pa3")->hold_clone_tasks = true;
+    s.clock->on_sleep = [&] {
+        if (s.fake("pa3").calls(ProxmoxMethod::clone) > 0) s.world.stop.request_stop();
+    };
+    CHECK(s.apply_yes() == kExitError);
+    CHECK_THAT(s.out.str(), Catch::Contains("Apply summary:"));
+    CHECK_THAT(s.out.str(), Catch::Contains("interrupted  vm[pa3/5304]"));
+    CHECK_THAT(s.out.str(), Catch::Contains("may still be running"));
+    CHECK_THAT(s.out.str(), Catch::Contains("Stopped on request"));
+    CHECK_THAT(s.err.str(), Catch::Contains("dnsctl apply: stopped by a stop request: part of the plan was not "
+                                            "applied"));
+    CHECK(s.out.str().find("Verified") == std::string::npos);
+    // The lock is free again.
+    {
+        FlockRunLock lock(s.dir / ".dnsctl");
+        CHECK(lock.acquire("apply"));
+    }
+    // The next apply finishes without a duplicate.
+    s.clock->on_sleep = nullptr;
+    s.watched.at("pa3")->hold_clone_tasks = false;
+    s.world.stop = std::stop_source();
+    CHECK(s.apply_yes() == kExitOk);
+    CHECK(s.fake("pa3").calls(ProxmoxMethod::clone) == 1);
+    CHECK(s.fake("pa3").vmids() == std::set<Vmid>{Vmid{5304}, Vmid{9000}});
+}
+
+TEST_CASE("apply: a stop request before anything is applied applies nothing", "[cli][apply]") {
+    Setup s("stopped-early");
+    s.world.stop.request_stop();
+    CHECK(s.apply_yes() == kExitError);
+    CHECK_THAT(s.err.str(), Catch::Contains("stopped by a stop request before anything was applied"));
+    CHECK(s.clones() == 0);
+}
+
+TEST_CASE("apply: the retry budget bounds how long a lost node's task is polled", "[cli][apply]") {
+    Setup s("node-lost");
+    s.world.retry.max_elapsed = std::chrono::seconds(20);
+    s.watched.at("pa4")->hold_clone_tasks = true;
+    s.clock->on_sleep = [&] {
+        if (s.fake("pa4").calls(ProxmoxMethod::clone) > 0) s.fake("pa4").set_node_reachable("pve-pa4-1", false);
+    };
+    const auto began = s.clock->now();
+    CHECK(s.apply_yes() == kExitError);
+    CHECK(s.clock->now() - began < std::chrono::minutes(1));
+    CHECK_THAT(s.out.str(), Catch::Contains("node pve-pa4-1 did not answer for 20s"));
+    CHECK_THAT(s.out.str(), Catch::Contains("Apply: 4 ok, 1 failed"));
 }
