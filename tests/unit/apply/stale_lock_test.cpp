@@ -102,7 +102,9 @@ TEST_CASE("observe: a clone that ends between the reads is not taken for a stale
     auto first = estate.plan();
     const auto& clone = std::get<CloneStep>(first.find("vm[pa4/102]")->steps[0]);
     REQUIRE(pa4.clone(clone.node, clone.source, clone.request));
-    // The clone ends right after the VM's config was read (lock: clone), before its tasks are.
+    // The clone ends after the listing and the VM's config were read (lock: clone), as its tasks
+    // are asked for: observe reads configs early, in the listing's round trip, so the race is
+    // placed at the tasks read, which always comes after both.
     bool ended = false;
     ClusterApis apis = estate.apis();
     struct EndsAfterConfig final : public ProxmoxApi {
@@ -112,17 +114,16 @@ TEST_CASE("observe: a clone that ends between the reads is not taken for a stale
         Result<std::vector<NodeSummary>> list_nodes() override { return inner.list_nodes(); }
         Result<std::vector<VmSummary>> list_vms() override { return inner.list_vms(); }
         Result<VmConfig> get_config(const std::string& node, Vmid vmid) override {
-            auto config = inner.get_config(node, vmid);
-            if (vmid == Vmid{102} && !ended) {
-                ended = true;
-                inner.finish_tasks();
-            }
-            return config;
+            return inner.get_config(node, vmid);
         }
         Result<std::vector<CloudinitEntry>> get_cloudinit(const std::string& node, Vmid vmid) override {
             return inner.get_cloudinit(node, vmid);
         }
         Result<std::vector<TaskSummary>> active_tasks(const std::string& node, Vmid vmid) override {
+            if (vmid == Vmid{102} && !ended) {
+                ended = true;
+                inner.finish_tasks();
+            }
             return inner.active_tasks(node, vmid);
         }
         Result<std::string> clone(const std::string& n, Vmid s, const CloneRequest& r) override {
